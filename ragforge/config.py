@@ -1,0 +1,63 @@
+"""Settings as validated value objects (``extra="forbid"``), never module globals.
+
+The data directory is ``$RAGFORGE_HOME`` or ``~/.ragforge``; the default index lives in it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChunkingConfig(_Settings):
+    """How documents are cut into chunks. Sizes are in the embedding model's tokens.
+
+    ``max_tokens=None`` means: fit the model's maximum sequence length (less its special tokens).
+    """
+
+    max_tokens: int | None = Field(default=None, gt=8)
+    overlap_tokens: int = Field(default=32, ge=0)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "ChunkingConfig":
+        if self.max_tokens is not None and self.overlap_tokens >= self.max_tokens:
+            raise ValueError("overlap_tokens must be smaller than max_tokens")
+        return self
+
+
+class WalkConfig(_Settings):
+    """Which files of a folder are indexed."""
+
+    include: tuple[str, ...] = ()  # globs on the POSIX path relative to the folder; empty = every supported file
+    exclude: tuple[str, ...] = ()
+    include_hidden: bool = False
+    follow_symlinks: bool = True
+    max_file_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+
+
+class IndexConfig(_Settings):
+    """What an index is built with. Recorded in its manifest; reopening checks it."""
+
+    model: str = DEFAULT_MODEL  # any sentence-transformers name or local path, "hashing:DIM", "ollama:NAME"
+    metric: Literal["ip", "l2"] = "ip"  # ip = cosine on normalised vectors
+    chunking: ChunkingConfig = ChunkingConfig()
+    batch_size: int = Field(default=32, gt=0)
+
+
+def data_dir() -> Path:
+    """Where ragforge keeps its default index and caches: ``$RAGFORGE_HOME`` or ``~/.ragforge``."""
+    home = os.environ.get("RAGFORGE_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".ragforge"
+
+
+def default_index_path() -> Path:
+    return data_dir() / "index"
