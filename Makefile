@@ -31,7 +31,7 @@ dev: $(VENV)/.installed-dev
 
 demo: setup
 	$(VENV)/bin/ragforge index corpora/sample --index .ragforge-demo
-	$(VENV)/bin/ragforge query --index .ragforge-demo -k 3 "How does the index survive a crash during a write?"
+	$(VENV)/bin/ragforge query --index .ragforge-demo -k 3 "How do I descale the Kettlewick kettle, and how often?"
 	$(VENV)/bin/ragforge query --index .ragforge-demo -k 3 "What did the lighthouse keeper record about the storm?"
 	$(VENV)/bin/ragforge query --index .ragforge-demo -k 3 "Which soil conditions suit growing tomatoes?"
 

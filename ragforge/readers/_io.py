@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from ragforge.errors import ReaderError
+from ragforge.types import Section
 
 logger = logging.getLogger("ragforge.readers")
 
@@ -102,3 +103,21 @@ def require_text(text: str, source: str) -> None:
     """Raise ``ReaderError(reason="empty")`` when there is nothing but whitespace."""
     if not text.strip():
         raise ReaderError(f"{source}: no text", path=source, reason="empty")
+
+
+def heading_sections(length: int, headings: list[tuple[int, int, str]]) -> tuple[Section, ...]:
+    """Sections covering ``[0, length)``: a preamble (if any), then one per ``(offset, level, title)``.
+
+    Each section's heading path holds the titles of the enclosing headings, outermost first.
+    """
+    sections: list[Section] = []
+    if not headings or headings[0][0] > 0:
+        sections.append(Section(start=0, end=headings[0][0] if headings else length))
+    stack: list[tuple[int, str]] = []
+    for index, (start, level, title) in enumerate(headings):
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, title))
+        end = headings[index + 1][0] if index + 1 < len(headings) else length
+        sections.append(Section(start=start, end=end, heading_path=tuple(t for _, t in stack if t)))
+    return tuple(sections)

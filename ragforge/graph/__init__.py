@@ -1,0 +1,68 @@
+"""ragforge.graph: small typed state graphs (build -> compile -> run), with `|` pipes. Knows nothing of RAG.
+
+    from typing import Annotated, TypedDict
+    from ragforge.graph import END, START, StateGraph, append
+
+    class State(TypedDict):
+        question: str
+        notes: Annotated[list[str], append]       # reducer: updates are appended
+
+    def think(state: State) -> dict:
+        return {"notes": [f"thinking about {state['question']}"]}
+
+    graph = StateGraph(State).add_node(think).add_edge(START, "think").add_edge("think", END).compile()
+    print(graph.invoke({"question": "why?"}))   # {'question': 'why?', 'notes': ['thinking about why?']}
+
+Pieces: StateGraph (add_node, add_edge, add_conditional_edges with Send fan-out and joins) and compile(), which
+validates and returns a CompiledGraph (invoke / run -> RunResult / stream -> GraphEvent / resume / ainvoke).
+Nodes are ``f(state)`` or ``f(state, ctx)`` (sync or async) returning a partial update; ``ctx`` is a
+RunContext (``deps``, ``emit``). ``interrupt(value)`` pauses; checkpoints (MemoryCheckpointer,
+SqliteCheckpointer) are JSON. Every run records a Trace (JSON Lines, tree(), to_mermaid()).
+Errors: GraphBuildError from compile(); GraphRunError and its subclasses while running (ragforge.errors).
+"""
+
+from __future__ import annotations
+
+from .builder import StateGraph
+from .checkpoint import Checkpointer, MemoryCheckpointer, SqliteCheckpointer
+from .compiled import CompiledGraph
+from .context import GraphInterrupt, RunContext, interrupt
+from .nodes import END, START, Send
+from .results import GraphEvent, Interrupt, RunResult, Snapshot
+from .retry import RetryPolicy
+from .runnable import Runnable, RunnableLambda, RunnableParallel, RunnableSequence, SupportsInvoke, coerce
+from .state import Reducer, add, append, merge_dict, replace
+from .trace import NodeRecord, StepRecord, Trace
+
+__all__ = [
+    "Checkpointer",
+    "CompiledGraph",
+    "END",
+    "GraphEvent",
+    "GraphInterrupt",
+    "Interrupt",
+    "MemoryCheckpointer",
+    "NodeRecord",
+    "Reducer",
+    "RetryPolicy",
+    "RunContext",
+    "RunResult",
+    "Runnable",
+    "RunnableLambda",
+    "RunnableParallel",
+    "RunnableSequence",
+    "START",
+    "Send",
+    "Snapshot",
+    "SqliteCheckpointer",
+    "StateGraph",
+    "StepRecord",
+    "SupportsInvoke",
+    "Trace",
+    "add",
+    "append",
+    "coerce",
+    "interrupt",
+    "merge_dict",
+    "replace",
+]

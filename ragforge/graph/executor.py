@@ -1,0 +1,250 @@
+"""Running the tasks of one superstep: inline, on threads, or on an event loop; with retries and timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import threading
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from time import perf_counter
+from typing import Any
+
+from pydantic import BaseModel
+
+from ragforge.errors import NodeTimeoutError
+
+from .context import _CURRENT, GraphInterrupt, RunContext
+from .nodes import NodeSpec
+
+STATE = object()  # Task.arg when the node receives the state
+
+
+class Task:
+    """One node to run in a step; ``arg`` is the Send argument, or STATE."""
+
+    __slots__ = ("node", "arg")
+
+    def __init__(self, node: str, arg: Any = STATE) -> None:
+        self.node = node
+        self.arg = arg
+
+    def __repr__(self) -> str:
+        return f"Task({self.node!r})" if self.arg is STATE else f"Task({self.node!r}, {self.arg!r})"
+
+
+class Outcome:
+    """What running one task produced."""
+
+    __slots__ = ("update", "error", "interrupt", "retries", "failures", "start", "duration", "ctx")
+
+    def __init__(self, start: float, ctx: RunContext) -> None:
+        self.update: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self.interrupt: GraphInterrupt | None = None
+        self.retries = 0
+        self.failures: list[str] = []
+        self.start = start
+        self.duration = 0.0
+        self.ctx = ctx
+
+
+def _call(spec: NodeSpec, arg: Any, ctx: RunContext) -> Any:
+    if spec.ctx_mode == 0:
+        return spec.fn(arg)
+    if spec.ctx_mode == 1:
+        return spec.fn(arg, ctx)
+    return spec.fn(arg, **{spec.ctx_name: ctx})
+
+
+def normalise(node: str, result: Any) -> dict[str, Any]:
+    """A node's return value as an update dict."""
+    if result is None:
+        return {}
+    if isinstance(result, dict):
+        return result
+    if isinstance(result, BaseModel):
+        return {k: getattr(result, k) for k in result.model_fields_set}
+    raise TypeError(f"node {node!r} returned {type(result).__name__}; return a dict (a partial update) or None")
+
+
+def run_coro(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine to completion from sync code, even when this thread already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+    ctx = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            box["value"] = ctx.run(asyncio.run, coro)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _call_with_timeout(spec: NodeSpec, arg: Any, ctx: RunContext) -> Any:
+    box: dict[str, Any] = {}
+    context = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            box["value"] = context.run(_call, spec, arg, ctx)
+        except BaseException as exc:  # noqa: BLE001 - handed back below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"node-{spec.name}", daemon=True)
+    thread.start()
+    thread.join(spec.timeout)
+    if thread.is_alive():  # the thread cannot be killed; it is left to finish on its own
+        raise NodeTimeoutError(f"node {spec.name!r} exceeded its timeout of {spec.timeout} s", node=spec.name)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _finish(spec: NodeSpec, out: Outcome, attempts: int, t0: float) -> Outcome:
+    if out.update and spec.writes is not None and not spec.writes.issuperset(out.update):
+        extra = sorted(set(out.update) - spec.writes)
+        out.error = ValueError(f"wrote {extra}, outside its declared writes {sorted(spec.writes)}")
+        out.update = None
+    out.retries = attempts - 1
+    out.duration = perf_counter() - t0 - out.start
+    return out
+
+
+def run_sync(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Outcome:
+    out = Outcome(perf_counter() - t0, ctx)
+    token = _CURRENT.set(ctx)
+    attempt = 0
+    try:
+        while True:
+            attempt += 1
+            ctx._resume_i = 0
+            try:
+                result = _call(spec, arg, ctx) if spec.timeout is None else _call_with_timeout(spec, arg, ctx)
+                if inspect.isawaitable(result):
+                    result = run_coro(result)  # type: ignore[arg-type]
+                out.update = normalise(spec.name, result)
+                break
+            except GraphInterrupt as exc:
+                out.interrupt = exc
+                break
+            except Exception as exc:  # noqa: BLE001 - recorded, retried or reported as NodeError
+                if spec.retry is not None and spec.retry.should_retry(exc, attempt):
+                    out.failures.append(repr(exc))
+                    spec.retry.wait(attempt)
+                    continue
+                out.error = exc
+                break
+    finally:
+        _CURRENT.reset(token)
+    return _finish(spec, out, attempt, t0)
+
+
+async def run_async(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Outcome:
+    out = Outcome(perf_counter() - t0, ctx)
+    _CURRENT.set(ctx)  # this coroutine runs in its own asyncio task, so its own context copy
+    attempt = 0
+    while True:
+        attempt += 1
+        ctx._resume_i = 0
+        try:
+            result = _call(spec, arg, ctx)
+            if inspect.isawaitable(result):
+                if spec.timeout is None:
+                    result = await result
+                else:
+                    try:
+                        result = await asyncio.wait_for(result, spec.timeout)
+                    except asyncio.TimeoutError:
+                        raise NodeTimeoutError(f"node {spec.name!r} exceeded its timeout of {spec.timeout} s",
+                                               node=spec.name) from None
+            out.update = normalise(spec.name, result)
+            break
+        except GraphInterrupt as exc:
+            out.interrupt = exc
+            break
+        except Exception as exc:  # noqa: BLE001
+            if spec.retry is not None and spec.retry.should_retry(exc, attempt):
+                out.failures.append(repr(exc))
+                delay = min(spec.retry.initial_interval * spec.retry.backoff ** (attempt - 1),
+                            spec.retry.max_interval)
+                await asyncio.sleep(delay)
+                continue
+            out.error = exc
+            break
+    return _finish(spec, out, attempt, t0)
+
+
+class StepRunner:
+    """Runs one step's tasks. One per run: owns the run's private event loop (made on first use)."""
+
+    def __init__(self, pool_factory: Any) -> None:
+        self._pool_factory = pool_factory
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self, jobs: list[tuple[NodeSpec, Any, RunContext]], t0: float) -> list[Outcome]:
+        if len(jobs) == 1 and not jobs[0][0].is_async:
+            spec, arg, ctx = jobs[0]
+            return [run_sync(spec, arg, ctx, t0)]
+        results: list[Outcome | None] = [None] * len(jobs)
+        sync_ix = [i for i, job in enumerate(jobs) if not job[0].is_async]
+        async_ix = [i for i, job in enumerate(jobs) if job[0].is_async]
+        inline = sync_ix[0] if sync_ix and not async_ix else None
+        pool: ThreadPoolExecutor | None = self._pool_factory() if len(sync_ix) > (inline is not None) else None
+        futures = {}
+        for i in sync_ix:
+            if i != inline:
+                spec, arg, ctx = jobs[i]
+                futures[i] = pool.submit(contextvars.copy_context().run, run_sync, spec, arg, ctx, t0)  # type: ignore[union-attr]
+        if inline is not None:
+            spec, arg, ctx = jobs[inline]
+            results[inline] = run_sync(spec, arg, ctx, t0)
+        if async_ix:
+            outs = self._gather([run_async(*jobs[i], t0) for i in async_ix])
+            for i, out in zip(async_ix, outs):
+                results[i] = out
+        for i, fut in futures.items():
+            results[i] = fut.result()
+        return results  # type: ignore[return-value]
+
+    def _gather(self, coros: list[Coroutine[Any, Any, Outcome]]) -> list[Outcome]:
+        async def together() -> list[Outcome]:
+            return list(await asyncio.gather(*coros))
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            return self._loop.run_until_complete(together())
+        return run_coro(together())  # called from inside a running loop: use a helper thread
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+
+
+async def run_step_async(runner: StepRunner, jobs: list[tuple[NodeSpec, Any, RunContext]],
+                         t0: float) -> list[Outcome]:
+    """A step inside the caller's event loop: async nodes awaited, sync nodes on the worker threads."""
+    loop = asyncio.get_running_loop()
+    waits: list[Any] = []
+    for spec, arg, ctx in jobs:
+        if spec.is_async:
+            waits.append(run_async(spec, arg, ctx, t0))
+        else:
+            pool = runner._pool_factory()
+            waits.append(loop.run_in_executor(pool, contextvars.copy_context().run, run_sync, spec, arg, ctx, t0))
+    return list(await asyncio.gather(*waits))

@@ -1,0 +1,187 @@
+"""Runnables: small composable steps with ``invoke``/``batch``/``stream``, piped with ``|``.
+
+``a | b`` feeds a's output to b. Plain functions become :class:`RunnableLambda`, dicts of steps become
+:class:`RunnableParallel` (each gets the same input; the output is a dict). A compiled graph is a Runnable,
+and any Runnable can be a graph node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, runtime_checkable
+
+from ragforge.errors import GraphBuildError
+
+from .retry import RetryPolicy
+
+__all__ = ["Runnable", "RunnableLambda", "RunnableParallel", "RunnableSequence", "SupportsInvoke", "coerce"]
+
+
+@runtime_checkable
+class SupportsInvoke(Protocol):
+    """Anything with ``invoke(input)``: the Runnable protocol."""
+
+    def invoke(self, input: Any) -> Any: ...  # noqa: A002
+
+
+class Runnable:
+    """Base class: subclasses implement ``invoke``; the rest is built on it."""
+
+    name: str = "runnable"
+
+    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+        raise NotImplementedError
+
+    def __call__(self, input: Any) -> Any:  # noqa: A002
+        return self.invoke(input)
+
+    def batch(self, inputs: Iterable[Any], *, max_workers: int = 4, **kwargs: Any) -> list[Any]:
+        """``invoke`` over many inputs on threads; results keep the input order; the first error is raised."""
+        items = list(inputs)
+        if len(items) <= 1 or max_workers <= 1:
+            return [self.invoke(x, **kwargs) for x in items]
+        with ThreadPoolExecutor(min(max_workers, len(items))) as pool:
+            return list(pool.map(lambda x: self.invoke(x, **kwargs), items))
+
+    def stream(self, input: Any, **kwargs: Any) -> Iterator[Any]:  # noqa: A002
+        """Yield the output in pieces; by default one piece, the whole output."""
+        yield self.invoke(input, **kwargs)
+
+    async def ainvoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+        return await asyncio.to_thread(self.invoke, input, **kwargs)
+
+    def __or__(self, other: Any) -> RunnableSequence:
+        return RunnableSequence(self, coerce(other))
+
+    def __ror__(self, other: Any) -> RunnableSequence:
+        return RunnableSequence(coerce(other), self)
+
+    def bind(self, **kwargs: Any) -> Runnable:
+        """A Runnable that always passes these keyword arguments (e.g. ``graph.bind(deps=...)``)."""
+        return RunnableLambda(lambda x: self.invoke(x, **kwargs), name=f"{self.name}.bind")
+
+    def with_fallbacks(self, fallbacks: Iterable[Any], *,
+                       exceptions_to_handle: tuple[type[BaseException], ...] = (Exception,)) -> Runnable:
+        """Try this, then each fallback in turn, on the listed errors; if all fail, raise the first error."""
+        return RunnableWithFallbacks(self, [coerce(f) for f in fallbacks], exceptions_to_handle)
+
+    def with_retry(self, policy: RetryPolicy | None = None, **kwargs: Any) -> Runnable:
+        """Retry on failure; give a RetryPolicy or its fields (``max_attempts=3, retry_on=...``)."""
+        return RunnableRetry(self, policy or RetryPolicy(**kwargs))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+def coerce(obj: Any) -> Runnable:
+    """Make a Runnable of a Runnable, a dict of steps, an object with ``invoke``, or a function."""
+    if isinstance(obj, Runnable):
+        return obj
+    if isinstance(obj, Mapping):
+        return RunnableParallel(obj)
+    if isinstance(obj, SupportsInvoke):
+        return RunnableLambda(obj.invoke, name=type(obj).__name__)
+    if callable(obj):
+        return RunnableLambda(obj)
+    raise GraphBuildError(f"cannot make a Runnable of {type(obj).__name__}: give a function, dict or Runnable")
+
+
+class RunnableLambda(Runnable):
+    """A function ``f(input) -> output`` (sync or async) as a Runnable."""
+
+    def __init__(self, fn: Callable[[Any], Any], *, name: str | None = None) -> None:
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "lambda")
+        self.__name__ = self.name
+
+    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+        result = self.fn(input)
+        if inspect.isawaitable(result):
+            from .executor import run_coro
+
+            result = run_coro(result)  # type: ignore[arg-type]
+        return result
+
+
+class RunnableSequence(Runnable):
+    """Steps run one after the other; each output is the next input. Built by ``|``."""
+
+    def __init__(self, *steps: Runnable) -> None:
+        flat: list[Runnable] = []
+        for step in steps:
+            flat.extend(step.steps if isinstance(step, RunnableSequence) else [step])
+        if len(flat) < 2:
+            raise GraphBuildError("a sequence needs at least two steps")
+        self.steps = tuple(flat)
+        self.name = " | ".join(s.name for s in flat)
+        self.__name__ = "sequence"
+
+    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+        value = input
+        for step in self.steps:
+            value = step.invoke(value)
+        return value
+
+    def stream(self, input: Any, **kwargs: Any) -> Iterator[Any]:  # noqa: A002
+        """Run all but the last step, then stream the last one."""
+        value = input
+        for step in self.steps[:-1]:
+            value = step.invoke(value)
+        yield from self.steps[-1].stream(value)
+
+
+class RunnableParallel(Runnable):
+    """Run several steps on the same input (on threads); the output is ``{key: step output}``."""
+
+    def __init__(self, steps: Mapping[str, Any]) -> None:
+        if not steps:
+            raise GraphBuildError("a parallel step needs at least one branch")
+        self.steps = {k: coerce(v) for k, v in steps.items()}
+        self.name = "{" + ", ".join(self.steps) + "}"
+        self.__name__ = "parallel"
+
+    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+        if len(self.steps) == 1:
+            return {k: s.invoke(input) for k, s in self.steps.items()}
+        with ThreadPoolExecutor(len(self.steps)) as pool:
+            futures = {k: pool.submit(s.invoke, input) for k, s in self.steps.items()}
+            return {k: f.result() for k, f in futures.items()}
+
+
+class RunnableWithFallbacks(Runnable):
+    def __init__(self, primary: Runnable, fallbacks: list[Runnable],
+                 handle: tuple[type[BaseException], ...]) -> None:
+        self.primary, self.fallbacks, self.handle = primary, fallbacks, handle
+        self.name = f"{primary.name}.with_fallbacks"
+
+    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+        first: BaseException | None = None
+        for step in (self.primary, *self.fallbacks):
+            try:
+                return step.invoke(input, **kwargs) if step is self.primary else step.invoke(input)
+            except self.handle as exc:
+                first = first or exc
+        assert first is not None
+        raise first
+
+
+class RunnableRetry(Runnable):
+    def __init__(self, inner: Runnable, policy: RetryPolicy) -> None:
+        self.inner, self.policy = inner, policy
+        self.name = f"{inner.name}.with_retry"
+        self.attempts = 0  # attempts made by the last call (for tests and logs)
+
+    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+        attempt = 0
+        while True:
+            attempt += 1
+            self.attempts = attempt
+            try:
+                return self.inner.invoke(input, **kwargs)
+            except Exception as exc:
+                if not self.policy.should_retry(exc, attempt):
+                    raise
+                self.policy.wait(attempt)

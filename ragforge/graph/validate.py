@@ -1,0 +1,198 @@
+"""compile()'s checks: everything that can be known about a graph before any node runs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ragforge.errors import GraphBuildError
+
+from .nodes import END, START, Branch
+
+if TYPE_CHECKING:
+    from .builder import StateGraph
+
+
+@dataclass
+class Topology:
+    """The validated wiring the run loop reads: plain edges, branches and joins, indexed by source."""
+
+    order: dict[str, int]
+    static: dict[str, tuple[str, ...]]
+    branches: dict[str, tuple[Branch, ...]]
+    joins: list[tuple[frozenset[str], str]]
+    joins_from: dict[str, tuple[int, ...]]
+    successors: dict[str, set[str]] = field(default_factory=dict)
+
+
+def validate(graph: StateGraph, before: frozenset[str], after: frozenset[str]) -> Topology:
+    nodes = graph.nodes
+    _check_names(graph, before | after)
+    static: dict[str, list[str]] = defaultdict(list)
+    joins = [(frozenset(s), t) for s, t in graph.joins]
+    join_nodes = {n for n, spec in nodes.items() if spec.join}
+    join_sources: dict[str, list[str]] = defaultdict(list)
+    for source, target in graph.edges:
+        if target in join_nodes:
+            join_sources[target].append(source)
+        elif target not in static[source]:
+            static[source].append(target)
+    for target in sorted(join_nodes, key=list(nodes).index):
+        if not join_sources[target]:
+            raise GraphBuildError(f"join node {target!r} has no plain edges into it")
+        joins.append((frozenset(join_sources[target]), target))
+    for branch in graph.branches:
+        bad = [t for t in branch.targets if t in join_nodes]
+        if bad:
+            raise GraphBuildError(f"join node {bad[0]!r} waits for plain edges; a conditional edge from "
+                                  f"{branch.source!r} cannot lead to it")
+    for sources, target in joins:
+        if START in sources:
+            raise GraphBuildError(f"a join into {target!r} cannot wait for START")
+    succ: dict[str, set[str]] = defaultdict(set)
+    for source, targets in static.items():
+        succ[source].update(targets)
+    for branch in graph.branches:
+        succ[branch.source].update(branch.targets)
+    for sources, target in joins:
+        for source in sources:
+            succ[source].add(target)
+    _check_paths(graph, succ)
+    _check_writes(graph, static, joins)
+    joins_from: dict[str, list[int]] = defaultdict(list)
+    for index, (sources, _) in enumerate(joins):
+        for source in sources:
+            joins_from[source].append(index)
+    by_source: dict[str, list[Branch]] = defaultdict(list)
+    for branch in graph.branches:
+        by_source[branch.source].append(branch)
+    order = {name: i for i, name in enumerate(nodes)}
+    return Topology(order, {k: tuple(v) for k, v in static.items()}, {k: tuple(v) for k, v in by_source.items()},
+                    joins, {k: tuple(v) for k, v in joins_from.items()}, dict(succ))
+
+
+def _check_names(graph: StateGraph, interrupts: frozenset[str]) -> None:
+    known = set(graph.nodes)
+    if not known:
+        raise GraphBuildError("the graph has no nodes")
+
+    def check(name: str, where: str, allow: str) -> None:
+        if name not in known and name != allow:
+            hint = f"; known nodes: {sorted(known)}"
+            raise GraphBuildError(f"{where} refers to unknown node {name!r}{hint}")
+
+    for source, target in graph.edges:
+        if source == END or target == START:
+            raise GraphBuildError(f"edge {source!r} -> {target!r}: END has no successors, START no predecessors")
+        check(source, f"edge {source!r} -> {target!r}", START)
+        check(target, f"edge {source!r} -> {target!r}", END)
+    for sources, target in graph.joins:
+        for source in sources:
+            check(source, f"join {list(sources)} -> {target!r}", "")
+        check(target, f"join {list(sources)} -> {target!r}", "")
+    for branch in graph.branches:
+        check(branch.source, f"conditional edge from {branch.source!r}", START)
+        for key, target in branch.mapping.items():
+            check(target, f"conditional edge from {branch.source!r} (key {key!r})", END)
+        if branch.literal_keys is not None:
+            extra = [k for k in branch.literal_keys if k not in branch.mapping]
+            if extra:
+                raise GraphBuildError(f"router {getattr(branch.router, '__name__', '?')!r} of {branch.source!r} "
+                                      f"can return {extra!r}, which is not in its mapping {list(branch.mapping)}")
+    for name in sorted(interrupts - known):
+        raise GraphBuildError(f"interrupt_before/after names unknown node {name!r}")
+    for spec in graph.nodes.values():
+        extra = sorted((spec.writes or frozenset()) - graph.schema.field_set)
+        if extra:
+            raise GraphBuildError(f"node {spec.name!r} declares writes to unknown state fields {extra}")
+
+
+def _reach(start: str, succ: dict[str, set[str]]) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in succ.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def _check_paths(graph: StateGraph, succ: dict[str, set[str]]) -> None:
+    if not succ.get(START):
+        raise GraphBuildError("no entry point: add_edge(START, <node>) or a conditional edge from START")
+    reachable = _reach(START, succ)
+    unreachable = [n for n in graph.nodes if n not in reachable]
+    if unreachable:
+        raise GraphBuildError(f"unreachable nodes (no path from START): {unreachable}")
+    for name in graph.nodes:
+        if not succ.get(name):
+            raise GraphBuildError(f"node {name!r} has no outgoing edge; add_edge({name!r}, END) if it ends the run")
+    pred: dict[str, set[str]] = defaultdict(set)
+    for source, targets in succ.items():
+        for target in targets:
+            pred[target].add(source)
+    finishing = _reach(END, pred)
+    stuck = [n for n in graph.nodes if n not in finishing]
+    if stuck:
+        raise GraphBuildError(f"no path to END from nodes {stuck}: the run could never finish")
+
+
+def _check_writes(graph: StateGraph, static: dict[str, list[str]],
+                  joins: list[tuple[frozenset[str], str]]) -> None:
+    """Nodes that may run in the same step must not both write a field that has no reducer."""
+    reducers = graph.schema.reducers
+    join_targets = {t for _, t in joins}
+    nodes = graph.nodes
+    step_succ: dict[str, set[str]] = defaultdict(set)
+    for source, targets in static.items():
+        step_succ[source].update(targets)
+    for branch in graph.branches:
+        step_succ[branch.source].update(branch.targets)
+    step_succ = {k: {t for t in v if t != END and t not in join_targets} for k, v in step_succ.items()}
+
+    def plain(name: str) -> set[str]:
+        return {f for f in (nodes[name].writes or ()) if f not in reducers}
+
+    for branch in graph.branches:  # a fan-out router may send several tasks to one node at once
+        if branch.multi:
+            for target in branch.targets:
+                if target in nodes and plain(target):
+                    raise GraphBuildError(
+                        f"node {target!r} may run several times in one step (fan-out from {branch.source!r}) "
+                        f"but writes {sorted(plain(target))} without a reducer")
+    limit = len(nodes) + 1
+    for source in [START, *nodes]:
+        fan = [t for t in static.get(source, []) if t in nodes and t not in join_targets]
+        for branch in graph.branches:
+            if branch.source == source and branch.multi:
+                fan.extend(t for t in branch.targets if t in nodes and t not in fan)
+        if len(fan) < 2:
+            continue
+        layers = [_layers(t, step_succ, limit) for t in fan]
+        for i in range(len(fan)):
+            for j in range(i + 1, len(fan)):
+                _compare(layers[i], layers[j], plain)
+
+
+def _layers(start: str, succ: dict[str, set[str]], limit: int) -> list[set[str]]:
+    layers, current = [], {start}
+    for _ in range(limit):
+        if not current:
+            break
+        layers.append(current)
+        current = set().union(*(succ.get(n, set()) for n in current))
+    return layers
+
+
+def _compare(left: list[set[str]], right: list[set[str]], plain: object) -> None:
+    for depth in range(min(len(left), len(right))):
+        for a in sorted(left[depth]):
+            for b in sorted(right[depth]):
+                if a == b:
+                    continue
+                both = plain(a) & plain(b)  # type: ignore[operator]
+                if both:
+                    raise GraphBuildError(
+                        f"nodes {a!r} and {b!r} can run in the same step and both write {sorted(both)}, "
+                        f"which has no reducer; declare one, e.g. Annotated[list[str], append]")

@@ -1,0 +1,68 @@
+"""Chat models: the :class:`ChatModel` protocol, Ollama with retry/fallback/cache, tools, typed output, agent.
+
+    from pydantic import BaseModel
+    from ragforge.llm import Agent, OllamaChat, Tool, structured
+
+    llm = OllamaChat("llama3.2", options={"temperature": 0}, fallbacks=["llama3.2:1b"])
+    print(llm.chat([{"role": "user", "content": "Say hi"}]).text)
+    for piece in (stream := llm.stream("Tell me a short joke")):
+        print(piece, end="")
+    print(stream.result.usage)
+
+    class City(BaseModel):
+        name: str
+        country: str
+
+    city = structured(llm, "Which city is the Eiffel Tower in?", City)  # City(name='Paris', ...)
+
+    def add(a: int, b: int = 1) -> int:
+        '''Add two integers.'''
+        return a + b
+
+    agent = Agent(llm, system_prompt="Use the tools.", tools=[add], output_type=int, max_steps=5)
+    print(agent.run("What is 2 + 40?").output)
+
+Layers (each a ChatModel, usable alone): ``OllamaChat`` = ``TracedChat`` (``on_event``) -> ``CachedChat``
+(``MemoryCache``/``SqliteCache``) -> ``FallbackChat`` -> ``RetryingChat`` (``RetryPolicy``) -> one request.
+Errors are :class:`~ragforge.errors.LLMError` subclasses; ``.retryable`` says which ones retry.
+Without a server: :class:`ragforge.testing.ScriptedChatModel` and :class:`ragforge.testing.OllamaStub`.
+"""
+
+from __future__ import annotations
+
+from ragforge._ollama import RetryClock, RetryPolicy
+from ragforge.llm.agent import Agent, AgentResult
+from ragforge.llm.backend import OllamaBackend
+from ragforge.llm.cache import CachedChat, MemoryCache, ResponseCache, SqliteCache, request_key
+from ragforge.llm.ollama_chat import OllamaChat
+from ragforge.llm.output import structured
+from ragforge.llm.resilience import FallbackChat, RetryingChat, TracedChat
+from ragforge.llm.tools import Tool, ToolBox
+from ragforge.llm.types import ChatModel, ChatResult, EventHook, Message, StreamResult, ToolCall, Usage
+
+__all__ = [
+    "Agent",
+    "AgentResult",
+    "CachedChat",
+    "ChatModel",
+    "ChatResult",
+    "EventHook",
+    "FallbackChat",
+    "MemoryCache",
+    "Message",
+    "OllamaBackend",
+    "OllamaChat",
+    "ResponseCache",
+    "RetryClock",
+    "RetryPolicy",
+    "RetryingChat",
+    "SqliteCache",
+    "StreamResult",
+    "Tool",
+    "ToolBox",
+    "ToolCall",
+    "TracedChat",
+    "Usage",
+    "request_key",
+    "structured",
+]

@@ -1,0 +1,146 @@
+"""One request to Ollama's /api/chat through the official ``ollama`` client; errors translated here.
+
+The request body is formed here in Ollama's documented shape and sent with the client's own transport and
+reply parsing (``Client._request`` + ``ollama.ChatResponse``). The public ``Client.chat`` is not used because
+it re-validates ``tools`` through ``ollama.Tool``, whose ``Property`` type drops nested ``properties``,
+``anyOf`` and ``default`` (ollama-python issue #724), so nested pydantic arguments would never reach the
+server.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Mapping, Sequence
+from typing import Any
+
+from ragforge._ollama import make_client, ollama_errors, resolve_host
+from ragforge.llm.types import (
+    ChatResult,
+    Format,
+    MessageLike,
+    StreamResult,
+    ToolCall,
+    ToolLike,
+    Usage,
+    as_messages,
+    tool_schemas,
+)
+
+
+class OllamaBackend:
+    """Exactly one HTTP request per call; no retry, cache or fallback (those are layers around it)."""
+
+    def __init__(
+        self,
+        model: str,
+        host: str | None = None,
+        *,
+        timeout: float | None = 60.0,
+        keep_alive: float | str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.host = resolve_host(host)
+        self.timeout = timeout
+        self.keep_alive = keep_alive
+        self.options = dict(options or {})
+        self._client = None
+
+    def __repr__(self) -> str:
+        return f"OllamaBackend({self.model!r}, host={self.host!r})"
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = make_client(self.host, self.timeout)
+        return self._client
+
+    def body(self, messages, *, tools=None, format: Format = None, options=None, stream: bool) -> dict:
+        """The /api/chat request body, as sent."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [m.to_ollama() for m in as_messages(messages)],
+            "stream": stream,
+        }
+        schemas = tool_schemas(tools)
+        if schemas:
+            body["tools"] = schemas
+        if format is not None:
+            body["format"] = format
+        merged = {**self.options, **dict(options or {})}
+        if merged:
+            body["options"] = merged
+        if self.keep_alive is not None:
+            body["keep_alive"] = self.keep_alive
+        return body
+
+    def chat(
+        self,
+        messages: Sequence[MessageLike],
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        format: Format = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> ChatResult:
+        from ollama import ChatResponse
+
+        body = self.body(messages, tools=tools, format=format, options=options, stream=False)
+        started = time.perf_counter()
+        with ollama_errors(model=self.model, host=self.host, timeout=self.timeout):
+            reply = self.client._request(ChatResponse, "POST", "/api/chat", json=body, stream=False)
+        msg = reply.message
+        return ChatResult(
+            text=msg.content or "",
+            tool_calls=_calls(msg.tool_calls),
+            model=reply.model or self.model,
+            usage=_usage(reply),
+            latency_s=time.perf_counter() - started,
+            done_reason=reply.done_reason,
+        )
+
+    def stream(
+        self,
+        messages: Sequence[MessageLike],
+        *,
+        format: Format = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> StreamResult:
+        body = self.body(messages, format=format, options=options, stream=True)
+        return StreamResult(self._stream(body))
+
+    def _stream(self, body: dict[str, Any]) -> Generator[str, None, ChatResult]:
+        from ollama import ChatResponse
+
+        started = time.perf_counter()
+        parts: list[str] = []
+        calls: list[ToolCall] = []
+        last = None
+        with ollama_errors(model=self.model, host=self.host, timeout=self.timeout):
+            chunks = self.client._request(ChatResponse, "POST", "/api/chat", json=body, stream=True)
+            for chunk in chunks:
+                last = chunk
+                calls.extend(_calls(chunk.message.tool_calls))
+                if chunk.message.content:
+                    parts.append(chunk.message.content)
+                    yield chunk.message.content
+        return ChatResult(
+            text="".join(parts),
+            tool_calls=calls,
+            model=(last.model if last is not None and last.model else self.model),
+            usage=_usage(last) if last is not None else Usage(),
+            latency_s=time.perf_counter() - started,
+            done_reason=last.done_reason if last is not None else None,
+        )
+
+
+def _calls(raw) -> list[ToolCall]:
+    return [ToolCall(name=c.function.name, arguments=dict(c.function.arguments or {})) for c in raw or ()]
+
+
+def _usage(reply) -> Usage:
+    total = reply.total_duration
+    return Usage(
+        prompt_tokens=reply.prompt_eval_count or 0,
+        completion_tokens=reply.eval_count or 0,
+        total_duration_s=total / 1e9 if total else None,
+    )

@@ -1,0 +1,48 @@
+"""The RAG engine: a question in, a grounded Answer out, every claim citing a page of a real file.
+
+    import ragforge
+    from ragforge.llm import OllamaChat
+
+    index = ragforge.open_index("my-index")
+    engine = ragforge.QueryEngine(index, llm=OllamaChat("llama3.2"))
+    answer = engine.query("How do I rotate the API keys?")
+    print(answer.text)                       # "... rotate them with `keys rotate` [1]."
+    for c in answer.citations:               # [1] ops/keys.md, p. None, chars 120-190, verified quote
+        print(c.number, c.source, c.page, c.start, c.end, c.quote)
+
+The pipeline is a ragforge.graph graph (``engine.graph``; ``build_default_graph(node=fn)`` replaces a
+node): route -> retrieve (hybrid) | call_tools -> join -> rerank (none / LLM / cross-encoder) ->
+synthesise (numbered context, [n] citations) -> check grounding -> (weak: rewrite, retrieve again,
+bounded by ``max_rewrites``) -> finish (validated citations, or "The documents do not say.").
+"""
+
+from __future__ import annotations
+
+from ragforge.query.citations import ResolvedCitations, cited_numbers, locate, resolve
+from ragforge.query.config import QueryConfig
+from ragforge.query.engine import NODE_NAMES, QueryEngine, ask, build_default_graph, compact_trace
+from ragforge.query.grounding import Grounding, check_grounding
+from ragforge.query.prompts import REFUSAL, is_refusal
+from ragforge.query.rerank_llm import LLMReranker
+from ragforge.query.state import Attempt, QueryDeps, QueryState
+
+__all__ = [
+    "NODE_NAMES",
+    "REFUSAL",
+    "Attempt",
+    "Grounding",
+    "LLMReranker",
+    "QueryConfig",
+    "QueryDeps",
+    "QueryEngine",
+    "QueryState",
+    "ResolvedCitations",
+    "ask",
+    "build_default_graph",
+    "check_grounding",
+    "cited_numbers",
+    "compact_trace",
+    "is_refusal",
+    "locate",
+    "resolve",
+]

@@ -1,0 +1,69 @@
+"""The query graph's state (what flows between nodes) and its dependencies (what nodes use).
+
+Nodes are ``f(state: QueryState, ctx) -> dict`` and find the index, models, tools and settings in
+``ctx.deps`` (a :class:`QueryDeps`), so a replacement node needs nothing but that signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ragforge.graph import append
+from ragforge.llm import ChatModel, ToolBox, ToolCall
+from ragforge.query.config import QueryConfig
+from ragforge.retrieval.rerank import Reranker
+from ragforge.types import Hit
+
+Route = Literal["retrieve", "tools", "both"]
+Verdict = Literal["", "ok", "weak", "refused", "unsupported"]
+
+
+class Attempt(BaseModel):
+    """One synthesis attempt and how well it was grounded (the engine keeps the best)."""
+
+    query: str
+    context: list[Hit]
+    draft: str
+    quotes: dict[int, list[str]] = Field(default_factory=dict)
+    grounding: float = 0.0
+    verdict: Verdict = ""
+
+
+class QueryState(BaseModel):
+    question: str
+    query: str = ""  # the current search query ("" = the question)
+    route: Route = "retrieve"
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    retrieved: list[Hit] = Field(default_factory=list)  # retrieval candidates of the current round
+    tool_hits: list[Hit] = Field(default_factory=list)  # tool results, as context blocks
+    context: list[Hit] = Field(default_factory=list)  # the numbered blocks of the prompt
+    draft: str = ""  # the model's raw answer text
+    quotes: dict[int, list[str]] = Field(default_factory=dict)  # block number -> quoted spans
+    grounding: float = 0.0
+    verdict: Verdict = ""
+    rewrites: int = 0
+    attempts: Annotated[list[Attempt], append] = Field(default_factory=list)
+    answer: Any = None  # the final ragforge.types.Answer, set by the "finish" node
+
+
+@dataclass
+class QueryDeps:
+    """What the nodes use. ``on_token`` is set by ``QueryEngine.stream`` to receive the answer's pieces."""
+
+    index: Any  # a ragforge.retrieval.index.Index (anything with .search(query, k, where=, mode=))
+    llm: ChatModel
+    small_llm: ChatModel
+    config: QueryConfig
+    tools: ToolBox = field(default_factory=ToolBox)
+    reranker: Reranker | None = None
+    where: Any = None
+    max_rewrites: int = 1
+    on_token: Callable[[str], None] | None = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {"temperature": self.config.temperature}

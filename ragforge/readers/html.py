@@ -1,0 +1,135 @@
+"""HTML files via the standard library's ``html.parser``: visible text, the ``<title>``, heading sections.
+
+Content of script, style, noscript, template, svg and head elements is skipped (the ``<title>`` is kept as
+the document title). Block elements end a line; headings and paragraphs end a paragraph. Whitespace is
+collapsed outside ``<pre>``. Each ``<h1>``..``<h6>`` starts a section whose heading path is built like
+Markdown's.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from ragforge.readers._io import decode_text, heading_sections, read_bytes, require_text
+from ragforge.types import Document
+
+SKIP = frozenset({"script", "style", "noscript", "template", "head", "svg"})
+HEADINGS = {f"h{n}": n for n in range(1, 7)}
+PARAGRAPH = frozenset({"p", "pre", "blockquote", "table", "ul", "ol", "dl", "figure", "hr", *HEADINGS})
+BLOCK = frozenset({
+    "address", "article", "aside", "br", "dd", "details", "div", "dt", "fieldset", "figcaption", "footer",
+    "form", "header", "li", "main", "nav", "section", "summary", "tr", "caption", "body", "html",
+})
+CELL = frozenset({"td", "th"})
+_WS = re.compile(r"\s+")
+
+
+class _Extractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.length = 0
+        self.title_parts: list[str] = []
+        self.headings: list[list] = []  # [offset, level, text]
+        self._skip: list[str] = []
+        self._in_title = False
+        self._pre = 0
+        self._break = 0
+        self._space = False
+        self._heading: list | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag == "body" and "head" in self._skip:  # an unclosed <head>
+            self._skip = [t for t in self._skip if t != "head"]
+        if tag in SKIP:
+            self._skip.append(tag)
+        elif not self._skip:
+            self._boundary(tag)
+            if tag == "pre":
+                self._pre += 1
+            if tag in HEADINGS:
+                self._heading = [None, HEADINGS[tag], []]
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        if not self._skip and tag not in SKIP:
+            self._boundary(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        if tag in SKIP:
+            if tag in self._skip:
+                while self._skip and self._skip.pop() != tag:
+                    pass
+            return
+        if self._skip:
+            return
+        self._boundary(tag)
+        if tag == "pre" and self._pre:
+            self._pre -= 1
+        if tag in HEADINGS and self._heading is not None:
+            offset, level, words = self._heading
+            if offset is not None:
+                self.headings.append([offset, level, _WS.sub(" ", "".join(words)).strip()])
+            self._heading = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title_parts.append(data)
+            return
+        if self._skip:
+            return
+        text = data if self._pre else _WS.sub(" ", data)
+        if not self._pre and text.startswith(" "):
+            self._space = True
+        stripped = text if self._pre else text.strip()
+        if not stripped:
+            return
+        self._write(stripped)
+        self._space = not self._pre and text.endswith(" ")
+
+    def _boundary(self, tag: str) -> None:
+        if tag in PARAGRAPH:
+            self._break = 2
+        elif tag in BLOCK:
+            self._break = max(self._break, 1)
+        elif tag in CELL:
+            self._space = True
+
+    def _write(self, text: str) -> None:
+        if self.length:
+            sep = "\n" * self._break if self._break else (" " if self._space else "")
+            self.parts.append(sep)
+            self.length += len(sep)
+        self._break, self._space = 0, False
+        if self._heading is not None:
+            if self._heading[0] is None:
+                self._heading[0] = self.length
+            self._heading[2].append(text)
+        self.parts.append(text)
+        self.length += len(text)
+
+
+def read_html(path: Path, source: str) -> Document:
+    """Read an HTML file. The title is ``<title>``, else the first heading, else the file stem."""
+    raw, meta = decode_text(read_bytes(path, source), source)
+    parser = _Extractor()
+    parser.feed(raw)
+    parser.close()
+    text = "".join(parser.parts)
+    require_text(text, source)
+    title = _WS.sub(" ", "".join(parser.title_parts)).strip()
+    if not title:
+        title = next((h[2] for h in parser.headings if h[2]), "") or Path(path).stem
+    return Document(
+        source=source,
+        text=text,
+        file_type="html",
+        title=title,
+        sections=heading_sections(len(text), [tuple(h) for h in parser.headings]),
+        metadata=meta,
+    )

@@ -1,0 +1,210 @@
+"""Walking a folder: which files are indexed, which are skipped and why.
+
+Glob rules (include/exclude, matched against the POSIX path relative to the folder):
+  ``*`` and ``?`` do not cross ``/``; ``**`` crosses any number of folders (``docs/**``, ``**/draft*.md``);
+  ``[abc]`` is a character class. A pattern without a ``/`` is matched against each path component, so
+  ``*.md`` matches Markdown anywhere and ``drafts`` matches everything under any folder named drafts.
+  A pattern with a ``/`` is matched against the whole path and against each ancestor folder, so ``docs/api``
+  matches everything under it. Matching is case-sensitive. Exclude wins over include.
+Hidden files and folders (dot-prefixed) are skipped unless ``include_hidden``. Folders that hold an index
+(``manifest.json`` beside ``ragforge.sqlite``) are never walked. Symlinked folders are walked after the real
+tree, once per real folder, so a loop or a second link to a folder already walked is reported as
+``symlink_loop`` and never repeats files. Files with unsupported suffixes are ignored quietly unless an
+include glob names them, in which case they are reported as ``unsupported``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from ragforge.config import WalkConfig
+from ragforge.errors import ReaderError
+from ragforge.readers.registry import SUPPORTED_SUFFIXES
+
+INDEX_MARKERS = ("manifest.json", "ragforge.sqlite")
+
+
+class FileEntry(BaseModel):
+    """A file the walk selected for reading."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    source: str  # POSIX path relative to the walked folder
+    size: int
+    mtime_ns: int
+
+
+class Skipped(BaseModel):
+    """A file (or folder) that was not indexed, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    reason: str  # too_large unsupported binary empty corrupt encrypted undecodable unreadable vanished symlink_loop
+    detail: str = ""
+
+
+class WalkResult(BaseModel):
+    files: list[FileEntry]
+    skipped: list[Skipped]
+
+
+@lru_cache(maxsize=512)
+def _compile(pattern: str) -> re.Pattern[str]:
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[" and "]" in pattern[i + 2:]:
+            j = pattern.index("]", i + 2)
+            body = pattern[i + 1:j].replace("\\", "\\\\")
+            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+            i = j + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def glob_match(pattern: str, source: str) -> bool:
+    """Whether a POSIX relative path matches one include/exclude glob (rules in the module docstring)."""
+    pattern = pattern.strip()
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    pattern = pattern.strip("/")
+    if not pattern:
+        return False
+    regex = _compile(pattern)
+    parts = source.split("/")
+    if "/" not in pattern:
+        return any(regex.match(part) for part in parts)
+    return any(regex.match("/".join(parts[:k])) for k in range(1, len(parts) + 1))
+
+
+def _matches_any(patterns: tuple[str, ...], source: str) -> bool:
+    return any(glob_match(p, source) for p in patterns)
+
+
+class _Walker:
+    def __init__(self, root: Path, config: WalkConfig) -> None:
+        self.root = root
+        self.config = config
+        self.files: list[FileEntry] = []
+        self.skipped: list[Skipped] = []
+        self.visited: set[tuple[int, int]] = set()
+        self.linked_dirs: list[tuple[str, Path]] = []
+
+    def run(self) -> WalkResult:
+        self._walk_tree(self.root, "")
+        while self.linked_dirs:
+            self.linked_dirs.sort(reverse=True)
+            rel, path = self.linked_dirs.pop()
+            self._walk_tree(path, rel)
+        self.files.sort(key=lambda f: f.source)
+        self.skipped.sort(key=lambda s: (s.source, s.reason))
+        return WalkResult(files=self.files, skipped=self.skipped)
+
+    def _walk_tree(self, top: Path, top_rel: str) -> None:
+        stack = [(top, top_rel)]
+        while stack:
+            folder, rel = stack.pop()
+            if not self._enter(folder, rel):
+                continue
+            subdirs = self._scan(folder, rel)
+            stack.extend(reversed(subdirs))
+
+    def _enter(self, folder: Path, rel: str) -> bool:
+        try:
+            st = folder.stat()
+        except OSError as exc:
+            self.skipped.append(Skipped(source=rel or ".", reason="unreadable", detail=str(exc)))
+            return False
+        key = (st.st_dev, st.st_ino)
+        if key in self.visited:
+            self.skipped.append(Skipped(source=rel, reason="symlink_loop",
+                                        detail="folder already walked through another path"))
+            return False
+        self.visited.add(key)
+        return not all((folder / name).is_file() for name in INDEX_MARKERS)
+
+    def _scan(self, folder: Path, rel: str) -> list[tuple[Path, str]]:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            self.skipped.append(Skipped(source=rel or ".", reason="unreadable", detail=str(exc)))
+            return []
+        subdirs: list[tuple[Path, str]] = []
+        for entry in entries:
+            if entry.name.startswith(".") and not self.config.include_hidden:
+                continue
+            source = f"{rel}/{entry.name}" if rel else entry.name
+            if _matches_any(self.config.exclude, source):
+                continue
+            is_link = entry.is_symlink()
+            if is_link and not self.config.follow_symlinks:
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                is_dir = False
+            if is_dir and is_link:
+                self.linked_dirs.append((source, Path(entry.path)))
+            elif is_dir:
+                subdirs.append((Path(entry.path), source))
+            else:
+                self._add_file(Path(entry.path), source)
+        return subdirs
+
+    def _add_file(self, path: Path, source: str) -> None:
+        config = self.config
+        if config.include and not _matches_any(config.include, source):
+            return
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            if config.include:
+                self.skipped.append(Skipped(source=source, reason="unsupported",
+                                            detail=f"no reader for {path.suffix or 'files without a suffix'!r}"))
+            return
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            reason = "unreadable" if os.path.lexists(path) else "vanished"
+            self.skipped.append(Skipped(source=source, reason=reason, detail="broken symlink"
+                                        if reason == "unreadable" else "file vanished during the walk"))
+            return
+        except OSError as exc:
+            self.skipped.append(Skipped(source=source, reason="unreadable", detail=str(exc)))
+            return
+        if st.st_size > config.max_file_bytes:
+            self.skipped.append(Skipped(source=source, reason="too_large",
+                                        detail=f"{st.st_size} bytes > max_file_bytes={config.max_file_bytes}"))
+            return
+        self.files.append(FileEntry(path=path, source=source, size=st.st_size, mtime_ns=st.st_mtime_ns))
+
+
+def walk(folder: Path | str, config: WalkConfig | None = None) -> WalkResult:
+    """The files under ``folder`` to index (sorted by source) and the ones skipped, with reasons."""
+    root = Path(folder)
+    if not root.is_dir():
+        reason = "unreadable" if root.exists() else "vanished"
+        raise ReaderError(f"{root}: not a folder" if root.exists() else f"{root}: folder does not exist",
+                          path=str(root), reason=reason)
+    return _Walker(root, config or WalkConfig()).run()

@@ -1,0 +1,117 @@
+"""``Index``: the handle users hold. Opens or creates an index, syncs folders or documents, searches.
+
+    with open_index("my-index", create=True) as index:
+        index.sync("~/notes")
+        hits = index.search("how do I rotate the keys?", k=5)
+
+Searching delegates to :func:`ragforge.retrieval.search.run_search`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ragforge.config import DEFAULT_MODEL, IndexConfig, WalkConfig
+from ragforge.embedding.base import Embedder
+from ragforge.errors import ConfigError
+from ragforge.store import DEFAULT_LOCK_TIMEOUT, IndexInfo, Store, SyncReport, Where
+from ragforge.store.manifest import read_manifest
+from ragforge.store.store import check_model, embedder_for
+from ragforge.store.writer import Progress
+from ragforge.types import Document, Hit
+
+
+class Index:
+    """An open index: a :class:`Store` and the embedder that built it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @classmethod
+    def open(cls, path: str | Path, *, model: str | None = None, embedder: Embedder | None = None,
+             create: bool = False, config: IndexConfig | None = None,
+             lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Index:
+        """Open the index at ``path``; with ``create=True`` make it first if there is none.
+
+        The embedder is ``embedder``, else made from ``model``, else from the index's manifest (or, for a new
+        index, from ``config.model``). One that differs from the index's model raises ModelMismatchError.
+        """
+        path = Path(path).expanduser()
+        if config is not None and model is not None and config.model != model:
+            config = config.model_copy(update={"model": model})
+        if Store.exists(path):
+            if embedder is None and model is not None:
+                manifest = read_manifest(path)
+                embedder = embedder_for(model, manifest.batch_size)
+                check_model(path, manifest, embedder)
+            return cls(Store.open(path, embedder, lock_timeout=lock_timeout))
+        if not create:
+            return cls(Store.open(path, embedder, lock_timeout=lock_timeout))  # raises IndexNotFoundError
+        config = config or IndexConfig(model=model or DEFAULT_MODEL)
+        return cls(Store.create(path, config, embedder, lock_timeout=lock_timeout))
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.store.embedder
+
+    def sync(self, folder: str | Path, *, include: Iterable[str] = (), exclude: Iterable[str] = (),
+             walk: WalkConfig | None = None, progress: Progress | None = None) -> SyncReport:
+        """Index ``folder``: add new files, re-embed changed ones, drop deleted ones."""
+        include, exclude = tuple(include), tuple(exclude)
+        if walk is None:
+            walk = WalkConfig(include=include, exclude=exclude)
+        elif include or exclude:
+            walk = walk.model_copy(update={"include": walk.include + include, "exclude": walk.exclude + exclude})
+        return self.store.sync_folder(folder, walk, progress)
+
+    def sync_documents(self, docs: Iterable[Document], *, delete_missing: bool = True,
+                       progress: Progress | None = None) -> SyncReport:
+        """Index in-memory documents keyed by ``Document.source``."""
+        return self.store.sync_documents(docs, delete_missing=delete_missing, progress=progress)
+
+    def search(self, query: str, k: int = 5, *, where: Where | dict[str, Any] | None = None,
+               mode: str = "hybrid", rerank: Any = None, options: Any = None) -> list[Hit]:
+        """The top ``k`` hits: ``mode`` is "dense", "lexical" or "hybrid"; ``where`` filters by path/type."""
+        from ragforge.retrieval.search import run_search
+
+        return run_search(self.store, self.store.embedder, query, k, Where.coerce(where), mode, rerank, options)
+
+    def info(self) -> IndexInfo:
+        return self.store.info()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Index({str(self.path)!r}, model={self.store.manifest.model_id!r})"
+
+
+open_index = Index.open
+
+
+def build_index(folder: str | Path, index_path: str | Path, *, model: str | None = None,
+                walk: WalkConfig | None = None, rebuild: bool = False, progress: Progress | None = None,
+                lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> SyncReport:
+    """What ``ragforge index`` does: create or open the index (rebuilding it if asked) and sync ``folder``.
+
+    Without ``model`` an existing index keeps its own model; a new one uses the default model.
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is not a folder")
+    if rebuild:
+        Store.destroy(index_path, lock_timeout=lock_timeout)
+    with Index.open(index_path, model=model, create=True, lock_timeout=lock_timeout) as index:
+        return index.sync(folder, walk=walk, progress=progress)

@@ -1,0 +1,160 @@
+"""Deciding what a sync must do: which sources are unchanged, touched, new, changed, renamed or gone.
+
+A file whose (size, mtime_ns) match its record costs one stat. A file whose stat moved is hashed (SHA-256 of
+its bytes); the same hash means only the stat is updated. New, changed and renamed sources are read and
+chunked here; embedding and the commit are the store's.
+
+Decisions:
+- a file that was indexed before and now fails to read keeps its old chunks (reported in ``kept_on_error``,
+  with a warning); its record is not updated, so the next sync tries again;
+- the same holds for a previously indexed file that the walk now skips (too large, binary, ...), except
+  ``vanished``, which is treated as deleted;
+- a new source whose content hash equals a gone source's is a rename: it is read and chunked again (chunk ids
+  name their source) but every vector comes from the embedding cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ragforge.errors import ChunkingError, ReaderError
+from ragforge.readers import Skipped, read_file
+from ragforge.store.db import FileRow
+from ragforge.types import Chunk, Document, content_hash
+
+logger = logging.getLogger("ragforge.store")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One source to consider: a file on disk (``path``) or an in-memory document (``document``)."""
+
+    source: str
+    size: int
+    mtime_ns: int
+    path: Path | None = None
+    document: Document | None = None
+
+    def content_hash(self) -> str:
+        if self.document is not None:
+            return document_hash(self.document)
+        assert self.path is not None
+        return file_hash(self.path, self.source)
+
+    def load(self) -> Document:
+        if self.document is not None:
+            return self.document
+        assert self.path is not None
+        return read_file(self.path, self.source)
+
+
+@dataclass
+class Todo:
+    item: Item
+    content_hash: str
+    kind: str  # "added" | "changed" | "renamed"
+
+
+@dataclass
+class Plan:
+    unchanged: int = 0
+    stats: list[tuple[int, int, str]] = field(default_factory=list)  # (size, mtime_ns, source)
+    todo: list[Todo] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # sources to delete (renamed-away ones included)
+    renamed_away: set[str] = field(default_factory=set)
+    skipped: list[Skipped] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Prepared:
+    """A source read and chunked, ready to embed and write."""
+
+    todo: Todo
+    document: Document
+    chunks: list[Chunk]
+    text_hashes: list[str]
+
+
+def document_hash(doc: Document) -> str:
+    return content_hash(f"{doc.file_type}\x00{doc.title or ''}\x00{doc.text}")
+
+
+def file_hash(path: Path, source: str) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except FileNotFoundError as exc:
+        raise ReaderError(f"{source}: file vanished before it could be read", path=source,
+                          reason="vanished") from exc
+    except OSError as exc:
+        raise ReaderError(f"{source}: cannot be read ({exc})", path=source, reason="unreadable") from exc
+    return digest.hexdigest()
+
+
+def make_plan(items: list[Item], known: dict[str, FileRow], *, protected: frozenset[str] = frozenset(),
+              delete_missing: bool = True) -> Plan:
+    plan = Plan()
+    seen: set[str] = set()
+    for item in items:
+        if item.source in seen:
+            continue
+        seen.add(item.source)
+        _plan_item(plan, item, known.get(item.source))
+    if delete_missing:
+        plan.gone = sorted(set(known) - seen - protected)
+    _pair_renames(plan, known)
+    return plan
+
+
+def _plan_item(plan: Plan, item: Item, row: FileRow | None) -> None:
+    if row is not None and item.document is None and (row.size, row.mtime_ns) == (item.size, item.mtime_ns):
+        plan.unchanged += 1
+        return
+    try:
+        digest = item.content_hash()
+    except ReaderError as exc:
+        _failed(plan, item.source, exc.reason, str(exc), indexed=row is not None)
+        return
+    if row is not None and row.content_hash == digest:
+        plan.unchanged += 1
+        if (row.size, row.mtime_ns) != (item.size, item.mtime_ns):
+            plan.stats.append((item.size, item.mtime_ns, item.source))
+        return
+    plan.todo.append(Todo(item, digest, "changed" if row is not None else "added"))
+
+
+def _failed(plan: Plan, source: str, reason: str, detail: str, *, indexed: bool) -> None:
+    plan.skipped.append(Skipped(source=source, reason=reason, detail=detail))
+    if indexed:
+        plan.kept.append(source)
+        logger.warning("%s could not be read (%s); keeping its previously indexed chunks", source, detail)
+
+
+def _pair_renames(plan: Plan, known: dict[str, FileRow]) -> None:
+    gone_by_hash: dict[str, list[str]] = {}
+    for source in plan.gone:
+        gone_by_hash.setdefault(known[source].content_hash, []).append(source)
+    for todo in plan.todo:
+        candidates = gone_by_hash.get(todo.content_hash)
+        if todo.kind == "added" and candidates:
+            plan.renamed_away.add(candidates.pop())
+            todo.kind = "renamed"
+
+
+def prepare(todo: Todo, plan: Plan, chunker: Callable[[Document], list[Chunk]]) -> Prepared | None:
+    """Read and chunk one source; a failure is recorded in the plan and gives None."""
+    try:
+        document = todo.item.load()
+        chunks = chunker(document)
+    except (ReaderError, ChunkingError) as exc:
+        reason = exc.reason if isinstance(exc, ReaderError) else "corrupt"
+        _failed(plan, todo.item.source, reason, str(exc), indexed=todo.kind == "changed")
+        return None
+    return Prepared(todo, document, chunks, [content_hash(chunk.text) for chunk in chunks])

@@ -1,0 +1,117 @@
+"""Opening: missing index, other format version, other model, damaged vector files, no pickle anywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ragforge.embedding.hashing import HashingEmbedder
+from ragforge.errors import IndexCorruptError, IndexNotFoundError, IndexVersionError, ModelMismatchError, StoreError
+from ragforge.retrieval.index import Index, build_index
+from ragforge.store import FORMAT_VERSION, Store
+from ragforge.types import Document
+
+PACKAGE = Path(__file__).resolve().parents[2] / "ragforge"
+
+
+def _docs(n: int = 5) -> list[Document]:
+    return [Document(source=f"d{i}", text=f"note {i} on subject {i * 3}", file_type="text") for i in range(n)]
+
+
+def test_no_index_says_how_to_make_one(tmp_path) -> None:
+    with pytest.raises(IndexNotFoundError, match="ragforge index DIR --index"):
+        Store.open(tmp_path / "nothing")
+    with pytest.raises(IndexNotFoundError):
+        Index.open(tmp_path)
+
+
+def test_other_format_version_says_rebuild(make_store, tmp_path) -> None:
+    make_store().close()
+    manifest = tmp_path / "idx" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["format_version"] = FORMAT_VERSION + 1
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(IndexVersionError, match="--rebuild") as info:
+        Store.open(tmp_path / "idx")
+    assert f"format {FORMAT_VERSION + 1}" in str(info.value)
+
+
+def test_other_model_names_both_models(make_store, tmp_path) -> None:
+    make_store().close()
+    with pytest.raises(ModelMismatchError) as info:
+        Store.open(tmp_path / "idx", HashingEmbedder(32))
+    message = str(info.value)
+    assert "hashing-64" in message and "hashing-32" in message and "--model hashing:64" in message
+    with pytest.raises(ModelMismatchError, match="--rebuild"):
+        Index.open(tmp_path / "idx", model="hashing:128")
+
+
+def test_create_twice_refuses(make_store, tmp_path) -> None:
+    make_store().close()
+    with pytest.raises(StoreError, match="already exists"):
+        Store.create(tmp_path / "idx", embedder=HashingEmbedder(64))
+
+
+def test_missing_vector_file_is_rebuilt_from_the_cache(make_store, tmp_path, consistent) -> None:
+    store = make_store()
+    store.sync_documents(_docs())
+    name = store._vectors_file
+    store.close()
+    (tmp_path / "idx" / name).unlink()
+    again = Store.open(tmp_path / "idx")
+    assert consistent(again) == {f"d{i}" for i in range(5)}
+    assert again._vectors_file != name
+    assert again.dense_search(again.embedder.embed_query("note 3 on subject 9"), 1)[0][0].source == "d3"
+    again.close()
+
+
+def test_vectors_that_cannot_be_rebuilt_raise_corrupt(make_store, tmp_path) -> None:
+    store = make_store()
+    store.sync_documents(_docs())
+    name = store._vectors_file
+    store._conn.execute("DELETE FROM embeddings")
+    store.close()
+    (tmp_path / "idx" / name).unlink()
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        Store.open(tmp_path / "idx")
+
+
+def test_stray_vector_files_are_removed_on_open(make_store, tmp_path) -> None:
+    store = make_store()
+    store.sync_documents(_docs())
+    store.close()
+    stray = tmp_path / "idx" / "vectors-999999.faiss"
+    stray.write_bytes(b"junk")
+    (tmp_path / "idx" / ".vectors-000007.faiss.tmp-123").write_bytes(b"junk")
+    Store.open(tmp_path / "idx").close()
+    assert sorted(p.name for p in (tmp_path / "idx").glob("*vectors*")) == [store._vectors_file]
+
+
+def test_build_index_rebuild_switches_model(tmp_path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("hello there\n")
+    assert build_index(folder, tmp_path / "idx", model="hashing:64").added == 1
+    with pytest.raises(ModelMismatchError):
+        build_index(folder, tmp_path / "idx", model="hashing:32")
+    assert build_index(folder, tmp_path / "idx").unchanged == 1  # keeps the index's own model
+    assert build_index(folder, tmp_path / "idx", model="hashing:32", rebuild=True).added == 1
+    with Index.open(tmp_path / "idx") as index:
+        assert index.info().model_id == "hashing-32"
+
+
+def test_index_open_create_and_context_manager(tmp_path) -> None:
+    with Index.open(tmp_path / "new", model="hashing:64", create=True) as index:
+        index.sync_documents(_docs(3))
+        assert index.info().chunks == 3 and index.embedder.model_id == "hashing-64"
+    with Index.open(tmp_path / "new", create=True) as index:  # exists: just opens it
+        assert index.info().files == 3
+
+
+def test_nothing_in_ragforge_imports_pickle() -> None:
+    offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                 if re.search(r"^\s*(import|from)\s+(c?pickle|dill|joblib)\b", p.read_text(), re.M)]
+    assert offenders == []
