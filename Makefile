@@ -33,7 +33,7 @@ demo: setup
 	$(VENV)/bin/ragforge index corpora/sample --index .ragforge-demo
 	$(VENV)/bin/ragforge query --index .ragforge-demo -k 3 "How do I descale the Kettlewick kettle, and how often?"
 	$(VENV)/bin/ragforge query --index .ragforge-demo -k 3 "What did the lighthouse keeper record about the storm?"
-	$(VENV)/bin/ragforge query --index .ragforge-demo -k 3 "Which soil conditions suit growing tomatoes?"
+	$(VENV)/bin/ragforge query --index .ragforge-demo -k 3 "What soil pH do tomatoes prefer?"
 
 test: dev
 	$(PY) -m pytest -q

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -128,8 +129,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rows": [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
         "runs": runs, "repeats": reps, "python": platform.python_version(),
     }
-    text = (f"ragforge.graph framework overhead (python {platform.python_version()}, {platform.machine()}; "
-            f"best of {reps} x {runs} runs)\n\n{table(rows)}\n\n"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    summary["load_average"] = load
+    text = (f"ragforge.graph framework overhead (python {platform.python_version()}, {platform.machine()}, "
+            f"{os.cpu_count()} CPUs, load average {load}; best of {reps} x {runs} runs)\n\n{table(rows)}\n\n"
             f"linear-10 per node step: {head['per_step_overhead_us']:.1f} us (target < {TARGET_US:.0f} us: "
             f"{'met' if summary['meets_target'] else 'NOT met'})\n")
     print(text)
@@ -143,7 +146,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"# ragforge.graph overhead benchmark\n\nCommand: `{cmd.strip()}`\n\n```\n{table(rows)}\n```\n\n"
             f"Per node step (10-node linear, no-op nodes): **{head['per_step_overhead_us']:.1f} us** "
             f"(target < {TARGET_US:.0f} us). Fan-out of 3 (threads): {fan['per_step_overhead_us']:.1f} us per "
-            f"node step.\n")
+            f"node step.\n\nMachine: {os.cpu_count()} CPUs, load average {load} while it ran (a shared machine: "
+            f"figures vary with load; the ratio to the target is what matters).\n")
     return summary
 
 

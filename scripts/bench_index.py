@@ -33,7 +33,8 @@ from ragforge.retrieval.index import Index
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("../shared/data/scifact"), help="a BEIR folder")
     parser.add_argument("--limit", type=int, default=None, help="index only the first N documents")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -86,7 +87,8 @@ def bench_queries(index: Index, embedder, queries: list[str], k: int = 10) -> di
 
 def bench_quality(index: Index, dataset, doc_ids: set[str]) -> dict:
     qrels = {q: {d: g for d, g in judged.items() if d in doc_ids} for q, judged in dataset.qrels.items()}
-    qrels = {q: judged for q, judged in qrels.items() if any(g > 0 for g in judged.values()) and q in dataset.queries}
+    qrels = {q: judged for q, judged in qrels.items()
+             if any(g > 0 for g in judged.values()) and q in dataset.queries}
     run: dict[str, dict[str, float]] = {}
     for qid in qrels:
         scores: dict[str, float] = {}
@@ -140,11 +142,13 @@ def _print_table(f: dict) -> None:
         ("(a) ragforge index", f"{f['index_s']:.2f} s = {f['index_docs_per_s']:.1f} docs/s"),
         ("    bare encode of its chunks", f"{f['bare_encode_s']:.2f} s = {f['bare_docs_per_s']:.1f} docs/s"),
         ("    ratio (target >= 0.9)", f"{f['index_vs_bare_ratio']:.3f}"),
-        ("(b) re-sync unchanged", f"{f['resync_s'] * 1e3:.1f} ms = {f['resync_fraction'] * 100:.3f} % (target < 1 %)"),
+        ("(b) re-sync unchanged",
+         f"{f['resync_s'] * 1e3:.1f} ms = {f['resync_fraction'] * 100:.3f} % (target < 1 %)"),
         ("(c) dense query p50 / p95", f"{f['query_p50_ms']:.2f} / {f['query_p95_ms']:.2f} ms"),
         ("    bound p50 / p95", f"{f['bound_p50_ms']:.2f} / {f['bound_p95_ms']:.2f} ms"),
         ("    p50 ratio (target <= 1.2)", f"{f['query_vs_bound_p50']:.3f}"),
-        ("(d) nDCG@10 / Recall@100", f"{f['ndcg@10']:.4f} / {f['recall@100']:.4f} ({f['quality_queries']} queries)"),
+        ("(d) nDCG@10 / Recall@100",
+         f"{f['ndcg@10']:.4f} / {f['recall@100']:.4f} ({f['quality_queries']} queries)"),
         ("(e) peak RSS", f"{f['peak_rss_mb']:.0f} MB; index on disk {f['index_bytes'] / 1e6:.1f} MB"),
     ]
     width = max(len(name) for name, _ in rows)

@@ -114,7 +114,8 @@ DOCUMENTS: dict[str, tuple[str, list[tuple[str, list[str]]]]] = {
             "To descale, dissolve two tablespoons of citric acid in one litre of water, pour the solution "
             "into the kettle, and start the descaling programme by holding the thermometer and power "
             "buttons together for three seconds. The programme heats the solution to 60 degrees and holds "
-            "it for 20 minutes. Afterwards, empty the kettle and boil fresh water twice before making drinks.",
+            "it for 20 minutes. Afterwards, empty the kettle and boil fresh water twice before making "
+            "drinks.",
             "Do not use vinegar: its smell lingers in the lid seal. Wipe the outside with a damp cloth only. "
             "The mesh filter in the spout slides out upwards and can be rinsed under the tap.",
         ]),
@@ -146,7 +147,8 @@ DOCUMENTS: dict[str, tuple[str, list[tuple[str, list[str]]]]] = {
             "For centuries lighthouses burned wood, coal or candles, and later oil lamps with polished "
             "metal reflectors. Much of the light was wasted. In 1822 the French physicist Augustin Fresnel "
             "demonstrated a new kind of lens made of concentric rings of glass prisms. Each ring bent the "
-            "light of a single lamp into one horizontal beam, so far less light escaped upwards into the sky.",
+            "light of a single lamp into one horizontal beam, so far less light escaped upwards into the "
+            "sky.",
             "A large first-order Fresnel lens could be seen more than twenty nautical miles away. Because "
             "the rings could be made separately, the lens was thinner and lighter than a solid lens of the "
             "same power. Rotating lens panels produced flashes, and each lighthouse was given its own "
@@ -203,7 +205,8 @@ def _corpus() -> dict[str, tuple[str, list[tuple[str, list[str]]]]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "corpora" / "sample")
+    default = Path(__file__).resolve().parent.parent / "corpora" / "sample"
+    parser.add_argument("--out", type=Path, default=default, help=f"output folder (default: {default})")
     args = parser.parse_args(argv)
     for relative, (title, pages) in _corpus().items():
         path = write_pdf(args.out / relative, title, pages)

@@ -1,7 +1,8 @@
 """Tune hybrid fusion on a BEIR dataset cheaply: fetch each query's dense and lexical candidates once,
 then fuse them offline under every setting of a small grid and score nDCG@10 / Recall@100 / MRR@10.
 
-    .venv/bin/python scripts/tune_fusion.py --dataset ../shared/data/scifact --index /tmp/ragforge-scifact-minilm
+    .venv/bin/python scripts/tune_fusion.py --dataset ../shared/data/scifact \\
+        --index /tmp/ragforge-scifact-minilm
 
 The index must already hold the corpus (run ``ragforge eval retrieval --index DIR`` or this script with
 ``--sync`` first). Prints one line per setting, best first, and the untuned default for reference.
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             [_hit(c, sc) for c, sc in results[q]]), 100)) for q in qids}
         print(f"{name:8s} " + "  ".join(f"{k} {v:.4f}" for k, v in _score(qrels, run).items()))
     rows.sort(key=lambda r: -r[0]["nDCG@10"])
-    default = next(r for r in rows if r[1] == dict(fusion="rrf", depth=100, dense_weight=0.5, doc="max", rrf_k=60))
+    untuned = dict(fusion="rrf", depth=100, dense_weight=0.5, doc="max", rrf_k=60)
+    default = next(r for r in rows if r[1] == untuned)
     print("default  " + "  ".join(f"{k} {v:.4f}" for k, v in default[0].items()) + f"  {default[1]}")
     for scores, s in rows[: args.top]:
         print("         " + "  ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f"  {s}")

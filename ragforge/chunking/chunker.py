@@ -19,6 +19,7 @@ from ragforge.errors import ChunkingError
 from ragforge.types import Chunk, Document, Section
 
 CountTokens = Callable[[str], int]
+MAX_CHARS_PER_TOKEN = 32  # a section longer than this many characters per token is never one chunk
 
 
 class _Unit(NamedTuple):
@@ -69,6 +70,9 @@ class _SectionChunker:
         """Tokens the counter adds to any text (e.g. [CLS]/[SEP]); measured once, on ""."""
         if self._overhead is None:
             self._overhead = max(0, int(self.count("")))
+            if self._overhead >= self.max_tokens:
+                raise ChunkingError(f"max_tokens={self.max_tokens} leaves no room: the token counter adds "
+                                    f"{self._overhead} tokens to any text")
         return self._overhead
 
     def cost(self, start: int, end: int) -> int:
@@ -78,7 +82,10 @@ class _SectionChunker:
         span = _trimmed(self.text, section.start, section.end)
         if span is None:
             return []
-        if self.count(self.text[span[0]:span[1]]) <= self.max_tokens:
+        # The shortcut is skipped for sections far too long to fit, so a counter that truncates its
+        # input (and so never reports more than the model's maximum) cannot yield one giant chunk.
+        if span[1] - span[0] <= self.max_tokens * MAX_CHARS_PER_TOKEN \
+                and self.count(self.text[span[0]:span[1]]) <= self.max_tokens:
             return [span]
         return self._pack(self._units(*span))
 

@@ -73,7 +73,7 @@ class BaseEmbedder(ABC):
 
     @abstractmethod
     def _embed(self, texts: list[str]) -> np.ndarray:
-        """Vectors for at most ``batch_size`` texts, shape ``(len(texts), dimension)``; need not be normalised."""
+        """Vectors for at most ``batch_size`` texts, shape ``(len(texts), dimension)``, any norm."""
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode([self.document_prefix + text for text in texts])

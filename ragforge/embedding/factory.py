@@ -41,5 +41,6 @@ def _hashing(spec: str, kwargs: dict[str, Any]) -> Embedder:
     try:
         dimension = int(size)
     except ValueError:
-        raise ConfigError(f"bad hashing embedder spec {spec!r}: use 'hashing:DIM', e.g. 'hashing:256'") from None
+        raise ConfigError(f"bad hashing embedder spec {spec!r}: use 'hashing:DIM', e.g. 'hashing:256'") \
+            from None
     return HashingEmbedder(dimension, **kwargs)

@@ -26,7 +26,7 @@ def _slot(feature: str, dimension: int) -> tuple[int, float]:
 
 
 class HashingEmbedder(BaseEmbedder):
-    """Lower-cased word unigrams (weight 1) and bigrams (weight 0.5) hashed into ``dimension`` signed slots."""
+    """Lower-cased word unigrams (weight 1) and bigrams (0.5) hashed into ``dimension`` signed slots."""
 
     def __init__(self, dimension: int = 256, *, batch_size: int = 256, query_prefix: str = "",
                  document_prefix: str = "") -> None:

@@ -32,8 +32,8 @@ from ragforge.errors import EmbeddingError
 from ragforge.types import content_hash
 
 DEFAULT_NAMES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
-_CONFIG_FILES = ("modules.json", "config.json", "sentence_bert_config.json", "config_sentence_transformers.json",
-                 "tokenizer_config.json", "1_Pooling/config.json")
+_CONFIG_FILES = ("modules.json", "config.json", "sentence_bert_config.json",
+                 "config_sentence_transformers.json", "tokenizer_config.json", "1_Pooling/config.json")
 _PLAIN_MODULES = {"Transformer", "Pooling", "Normalize"}
 SPECIAL_TOKENS = 2  # [CLS] and [SEP] (or <s> and </s>) around every input
 
@@ -73,7 +73,8 @@ def _config_hash(folder: Path) -> str:
     parts = []
     for name in _CONFIG_FILES:
         file = folder / name
-        parts.append(f"{name}\x00{file.read_text(encoding='utf-8', errors='replace') if file.is_file() else ''}")
+        text = file.read_text(encoding="utf-8", errors="replace") if file.is_file() else ""
+        parts.append(f"{name}\x00{text}")
     return content_hash("\x01".join(parts))[:8]
 
 
@@ -153,8 +154,8 @@ class SentenceTransformerEmbedder(BaseEmbedder):
         tokenizer = self._counting_tokenizer()
         if tokenizer is not None:
             return len(tokenizer.encode(text, add_special_tokens=False).ids)
-        ids = self.model.tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-        return len(ids)
+        encoded = self.model.tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)
+        return len(encoded["input_ids"])
 
     def _counting_tokenizer(self) -> Any:
         """A private fast tokenizer (the ``tokenizers`` backend) with truncation and padding off, or None."""

@@ -4,6 +4,10 @@ score the answers (EM, F1, hit@k, citation precision, refusals, optional judged 
 SQuAD and ClapNQ passages go through ``Index.sync_documents``; FinanceBench PDFs through ``Index.sync``.
 An existing ``index_dir`` is reused (unchanged documents cost a hash each).
 
+hit@1 / hit@k look at the passages of the prompt the answer came from (after reranking and any rewrite),
+so they measure what the model was shown; EM/F1 are scored on the answer text without its [n] markers,
+and a refusal scores 0 on an answerable question.
+
 Connection problems (Ollama not running, model not pulled) stop the run with the LLM layer's message;
 any other model failure on one question is recorded on that question (scored as a refusal) and the run
 goes on.
@@ -176,13 +180,13 @@ def run_answer_eval(
     chat, judge_chat = _chat(llm, host), _chat(judge, host)
     with _open_index(index_dir, model, None) as (index, where):
         documents, index_seconds, sync_summary = _sync(index, data, progress)
-        engine = QueryEngine(index, llm=chat, small_llm=_chat(small_llm, host), config=config)
         asked = time.perf_counter()
         records = []
-        for done, example in enumerate(examples, start=1):
-            records.append(_ask(engine, judge_chat, example, config.k))
-            if progress is not None:
-                progress(done, len(examples), example.id)
+        with QueryEngine(index, llm=chat, small_llm=_chat(small_llm, host), config=config) as engine:
+            for done, example in enumerate(examples, start=1):
+                records.append(_ask(engine, judge_chat, example, config.k))
+                if progress is not None:
+                    progress(done, len(examples), example.id)
     metrics, ci, counts = summarise(records, resamples=resamples)
     result = AnswerEvalResult(
         dataset=str(data.path), name=data.name, kind=data.kind, llm=_name(llm) or "", judge=_name(judge),

@@ -1,4 +1,4 @@
-"""Retrieval evaluation results: the value objects, the terminal table, results.json, report.md and the plot."""
+"""Retrieval evaluation results: value objects, the terminal table, results.json, report.md and a plot."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class ModeResult(BaseModel):
     ci: dict[str, tuple[float, float]] = Field(default_factory=dict)  # 95% bootstrap interval per metric
     per_query: dict[str, dict[str, float]] = Field(default_factory=dict)  # headline metric -> {qid: value}
     latency_ms: dict[str, float] = Field(default_factory=dict)  # p50, p95, mean per query (search only)
-    stage_seconds: dict[str, float] = Field(default_factory=dict)  # embed, dense, lexical, fusion, rerank, ...
+    stage_seconds: dict[str, float] = Field(default_factory=dict)  # embed, dense, lexical, fusion, rerank
     queries: int = 0
 
 
@@ -73,7 +73,8 @@ class RetrievalEvalResult(BaseModel):
                 low, high = r.ci.get(m, (0.0, 0.0))
                 cells.append(f"{r.metrics.get(m, 0.0):.3f} ({low:.3f}-{high:.3f})")
             lat = r.latency_ms
-            out.append(f"| {mode} | " + " | ".join(cells) + f" | {lat.get('p50', 0):.1f} | {lat.get('p95', 0):.1f} |")
+            latency = f" | {lat.get('p50', 0):.1f} | {lat.get('p95', 0):.1f} |"
+            out.append(f"| {mode} | " + " | ".join(cells) + latency)
         return "\n".join(out)
 
     def to_json(self) -> str:
@@ -101,10 +102,11 @@ def render_markdown(result: RetrievalEvalResult, *, plot: str | None = PLOT_NAME
     ]
     if result.comparisons:
         lines += ["## Paired comparisons (bootstrap CI of the difference, randomisation test)", "",
-                  "| metric | b vs a | a | b | diff | 95% CI | p | verdict |", "|---|---|---|---|---|---|---|---|"]
+                  "| metric | b vs a | a | b | diff | 95% CI | p | verdict |", "|---" * 8 + "|"]
         for c in result.comparisons:
-            lines.append(f"| {c.metric} | {c.b} vs {c.a} | {c.mean_a:.3f} | {c.mean_b:.3f} | {c.difference:+.3f} "
-                         f"| {c.ci_low:+.3f}..{c.ci_high:+.3f} | {c.p_value:.4f} | {c.verdict} |")
+            lines.append(f"| {c.metric} | {c.b} vs {c.a} | {c.mean_a:.3f} | {c.mean_b:.3f} "
+                         f"| {c.difference:+.3f} | {c.ci_low:+.3f}..{c.ci_high:+.3f} | {c.p_value:.4f} "
+                         f"| {c.verdict} |")
         lines.append("")
     lines += ["## All metrics", "", _all_metrics(result), ""]
     if plot:
@@ -122,8 +124,8 @@ def _all_metrics(result: RetrievalEvalResult) -> str:
     names = sorted({m for r in result.modes.values() for m in r.metrics}, key=_metric_key)
     out = ["| metric | " + " | ".join(result.modes) + " |", "|---" * (len(result.modes) + 1) + "|"]
     for name in names:
-        out.append(f"| {name} | " + " | ".join(f"{r.metrics.get(name, 0.0):.4f}" for r in result.modes.values())
-                   + " |")
+        values = " | ".join(f"{r.metrics.get(name, 0.0):.4f}" for r in result.modes.values())
+        out.append(f"| {name} | {values} |")
     return "\n".join(out)
 
 

@@ -72,7 +72,8 @@ def run_retrieval_eval(
     result = RetrievalEvalResult(
         dataset=str(dataset if not isinstance(dataset, RetrievalDataset) else data.name), name=data.name,
         split=data.split, documents=documents, queries=len(qids), k_values=tuple(sorted(k_values)),
-        settings={"model": model, "modes": list(modes), "rerank": _describe(rerank), "options": opts.model_dump(),
+        settings={"model": model, "modes": list(modes), "rerank": _describe(rerank),
+                  "options": opts.model_dump(),
                   "doc_scoring": doc_scoring, "chunk_depth": depth, "limit": limit, "index_dir": where,
                   "index_config": (index_config or IndexConfig(model=model)).model_dump(),
                   "sync": sync_summary},

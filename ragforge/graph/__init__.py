@@ -14,7 +14,8 @@
     print(graph.invoke({"question": "why?"}))   # {'question': 'why?', 'notes': ['thinking about why?']}
 
 Pieces: StateGraph (add_node, add_edge, add_conditional_edges with Send fan-out and joins) and compile(), which
-validates and returns a CompiledGraph (invoke / run -> RunResult / stream -> GraphEvent / resume / ainvoke).
+validates and returns a CompiledGraph (invoke / run -> RunResult / stream -> GraphEvent / resume, and
+ainvoke / arun / astream / aresume in the caller's event loop).
 Nodes are ``f(state)`` or ``f(state, ctx)`` (sync or async) returning a partial update; ``ctx`` is a
 RunContext (``deps``, ``emit``). ``interrupt(value)`` pauses; checkpoints (MemoryCheckpointer,
 SqliteCheckpointer) are JSON. Every run records a Trace (JSON Lines, tree(), to_mermaid()).

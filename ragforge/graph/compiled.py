@@ -7,7 +7,6 @@ answers those requests. Everything else is shared.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +21,7 @@ from .executor import STATE, Outcome, Task, run_coro, run_step_async
 from .nodes import END, START, Branch, Send
 from .results import GraphEvent, Interrupt, RunResult, Snapshot
 from .runnable import Runnable
-from .runstate import OnEvent, RunState, limit_message, node_error
+from .runstate import OnEvent, RunState, limit_message, load_state, node_error
 from .trace import NodeRecord, StepRecord, Trace
 
 if TYPE_CHECKING:
@@ -32,7 +31,12 @@ if TYPE_CHECKING:
 
 __all__ = ["CompiledGraph"]
 
-_UNSET: Any = object()
+class _Unset:
+    def __repr__(self) -> str:
+        return "<no resume>"
+
+
+_UNSET: Any = _Unset()
 
 
 class _Exec:
@@ -70,9 +74,12 @@ class CompiledGraph(Runnable):
         self._pool_lock = threading.Lock()
 
     # -- public API: sync ------------------------------------------------------------------------------
-    def invoke(self, input: Any = None, **kwargs: Any) -> Any:  # noqa: A002
+    def invoke(self, input: Any = None, *, deps: Any = None, thread_id: str | None = None,  # noqa: A002
+               step_limit: int = 25, resume: Any = _UNSET, update: dict[str, Any] | None = None,
+               on_event: OnEvent | None = None) -> Any:
         """Run to the end (or to a pause) and return the state. Raises GraphRunError subclasses."""
-        return self.run(input, **kwargs).raise_for_error().state
+        return self.run(input, deps=deps, thread_id=thread_id, step_limit=step_limit, resume=resume,
+                        update=update, on_event=on_event).raise_for_error().state
 
     def run(self, input: Any = None, *, deps: Any = None, thread_id: str | None = None,  # noqa: A002
             step_limit: int = 25, resume: Any = _UNSET, update: dict[str, Any] | None = None,
@@ -84,7 +91,7 @@ class CompiledGraph(Runnable):
         """
         run = self._prepare(input, deps, thread_id, resume, update, on_event)
         try:
-            for _ in self._drive(run, step_limit):
+            for _ in self._drive(run, step_limit, events=False):
                 pass
         except GraphRunError as exc:
             run.error = exc
@@ -120,7 +127,7 @@ class CompiledGraph(Runnable):
         """``run`` in the caller's event loop."""
         run = self._prepare(input, deps, thread_id, resume, update, on_event)
         try:
-            async for _ in self._adrive(run, step_limit):
+            async for _ in self._adrive(run, step_limit, events=False):
                 pass
         except GraphRunError as exc:
             run.error = exc
@@ -153,8 +160,7 @@ class CompiledGraph(Runnable):
         if ck is None:
             return None
         intr = Interrupt.from_dict(ck["interrupt"]) if ck.get("interrupt") else None
-        run = RunState.restore(self, {**ck, "status": "inspect"}, None, None, None)
-        return Snapshot(self.schema.output(run.state), tuple(t["node"] for t in ck["tasks"]), ck["step"],
+        return Snapshot(self.schema.output(load_state(self, ck)), tuple(t["node"] for t in ck["tasks"]), ck["step"],
                         ck["status"], intr, ck)
 
     def to_mermaid(self, trace: Trace | None = None) -> str:
@@ -174,8 +180,8 @@ class CompiledGraph(Runnable):
         return f"CompiledGraph({self.name!r}, nodes={list(self.nodes)})"
 
     # -- drivers ---------------------------------------------------------------------------------------
-    def _drive(self, run: RunState, step_limit: int) -> Iterator[GraphEvent]:
-        loop = self._loop(run, step_limit)
+    def _drive(self, run: RunState, step_limit: int, events: bool = True) -> Iterator[GraphEvent]:
+        loop = self._loop(run, step_limit, events)
         reply: Any = None
         while True:
             try:
@@ -188,8 +194,8 @@ class CompiledGraph(Runnable):
                 reply = None
                 yield item
 
-    async def _adrive(self, run: RunState, step_limit: int) -> AsyncIterator[GraphEvent]:
-        loop = self._loop(run, step_limit)
+    async def _adrive(self, run: RunState, step_limit: int, events: bool = True) -> AsyncIterator[GraphEvent]:
+        loop = self._loop(run, step_limit, events)
         reply: Any = None
         while True:
             try:
@@ -232,7 +238,8 @@ class CompiledGraph(Runnable):
         run.tasks = self._next([START], run)
         return run
 
-    def _loop(self, run: RunState, step_limit: int) -> Iterator[Any]:
+    def _loop(self, run: RunState, step_limit: int, events: bool) -> Iterator[Any]:
+        """Yields _Exec requests, and GraphEvents (node/update ones only when ``events``)."""
         while run.tasks:
             if run.step >= step_limit:
                 raise GraphStepLimitError(limit_message(run, step_limit))
@@ -259,16 +266,21 @@ class CompiledGraph(Runnable):
                 return
             writes = [(t.node, run.pending[i] if i in run.pending else outcomes[i].update)
                       for i, t in enumerate(executed)]
-            run.state, diff = self.schema.apply(run.state, writes)  # type: ignore[arg-type]
+            try:
+                run.state, diff = self.schema.apply(run.state, writes)  # type: ignore[arg-type]
+            except GraphRunError:
+                self._save(run, "failed")  # invalid or conflicting updates: the step can be retried
+                raise
             step_rec.update = diff
             run.last_diff, run.pending, run.resume = diff, {}, {}
             run.path.append([t.node for t in executed])
             run.tasks = self._next([t.node for t in executed], run)
             step, run.step = run.step, run.step + 1
             step_rec.duration = perf_counter() - run.t0 - step_rec.start
-            for rec in step_rec.nodes:
-                yield GraphEvent("node", step, rec.node, rec.update)
-            yield GraphEvent("update", step, None, diff)
+            if events:
+                for rec in step_rec.nodes:
+                    yield GraphEvent("node", step, rec.node, rec.update)
+                yield GraphEvent("update", step, None, diff)
             if self.interrupt_after and run.tasks:  # pausing after the last node would change nothing
                 hit = next((t.node for t in executed if t.node in self.interrupt_after), None)
                 if hit is not None:

@@ -132,6 +132,9 @@ def run_sync(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Outcome:
             ctx._resume_i = 0
             try:
                 result = _call(spec, arg, ctx) if spec.timeout is None else _call_with_timeout(spec, arg, ctx)
+                if result.__class__ is dict:  # the common case, checked first (the fast path)
+                    out.update = result
+                    break
                 if inspect.isawaitable(result):
                     result = run_coro(result)  # type: ignore[arg-type]
                 out.update = normalise(spec.name, result)
@@ -177,9 +180,7 @@ async def run_async(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Out
         except Exception as exc:  # noqa: BLE001
             if spec.retry is not None and spec.retry.should_retry(exc, attempt):
                 out.failures.append(repr(exc))
-                delay = min(spec.retry.initial_interval * spec.retry.backoff ** (attempt - 1),
-                            spec.retry.max_interval)
-                await asyncio.sleep(delay)
+                await asyncio.sleep(spec.retry.delay(attempt))
                 continue
             out.error = exc
             break

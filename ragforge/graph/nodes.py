@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -153,7 +154,7 @@ def _router_keys(fn: Callable[..., Any]) -> tuple[tuple[Hashable, ...] | None, b
         return None, False
     multi = False
     origin = typing.get_origin(ret)
-    if origin in (list, tuple, typing.Union) or ret is Send:
+    if origin in (list, tuple, typing.Union, types.UnionType) or ret is Send:
         multi = origin in (list, tuple) or ret is Send
         args = [a for a in typing.get_args(ret) if a is not Ellipsis]
         lits = [a for a in args if typing.get_origin(a) is Literal]

@@ -49,7 +49,7 @@ class RunResult:
         return self
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class GraphEvent:
     """A streamed event. ``kind``: "node" (a node finished; ``data`` is its update), "update" (a step's
     merged update), "interrupt" (``data`` is the Interrupt) or "end" (``data`` is the final state)."""

@@ -68,11 +68,7 @@ class RunState:
         unknown = [t["node"] for t in ck["tasks"] if t["node"] not in graph.nodes]
         if unknown or len(ck["joins"]) != len(graph.topology.joins):
             raise CheckpointError(f"the checkpoint of {thread_id!r} was made by another graph (nodes {unknown})")
-        try:
-            state = graph.schema.load(ck["state"])
-        except GraphRunError as exc:
-            raise CheckpointError(f"the checkpoint's state does not fit the schema: {exc}") from exc
-        run = cls(graph, state, deps, thread_id, on_event)
+        run = cls(graph, load_state(graph, ck), deps, thread_id, on_event)
         run.step, run.path = ck["step"], ck["path"]
         run.tasks = [Task(t["node"], t["arg"] if "arg" in t else STATE) for t in ck["tasks"]]
         run.joins = [set(s) for s in ck["joins"]]
@@ -95,6 +91,14 @@ class RunState:
             self.on_event({"type": "end", "status": trace.status, "duration": trace.duration})
 
 
+def load_state(graph: CompiledGraph, ck: dict[str, Any]) -> Any:
+    """A checkpoint's state, revalidated against the graph's schema."""
+    try:
+        return graph.schema.load(ck["state"])
+    except (GraphRunError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"the checkpoint's state does not fit the schema: {exc}") from exc
+
+
 def node_error(node: str, exc: BaseException | None, run: RunState, schema: Any) -> NodeError:
     """The NodeError (or NodeTimeoutError) for a failed node, holding the state before its step."""
     state = schema.output(run.state)
@@ -113,7 +117,9 @@ def limit_message(run: RunState, limit: int) -> str:
     cycle: list[str] = []
     for period in range(1, len(path) // 2 + 1):
         if path[-period:] == path[-2 * period:-period]:
-            cycle = path[-period:] + [path[-period]]
+            loop = path[-period:]
+            first = min(range(period), key=lambda j: path.index(loop[j]))  # start where the cycle was entered
+            cycle = loop[first:] + loop[:first] + [loop[first]]
             break
     where = f"cycling through {' -> '.join(cycle)}" if cycle else f"last nodes {' -> '.join(path[-5:])}"
     nxt = ", ".join(t.node for t in run.tasks)

@@ -22,7 +22,7 @@ from pydantic_core import to_jsonable_python
 
 from ragforge.errors import GraphBuildError, GraphRunError, NodeError
 
-__all__ = ["Reducer", "StateSchema", "add", "append", "merge_dict", "replace"]
+__all__ = ["Reducer", "StateSchema", "add", "append", "jsonable", "merge_dict", "replace"]
 
 Reducer = Callable[[Any, Any], Any]
 

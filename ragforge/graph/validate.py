@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -163,16 +164,34 @@ def _check_writes(graph: StateGraph, static: dict[str, list[str]],
                         f"but writes {sorted(plain(target))} without a reducer")
     limit = len(nodes) + 1
     for source in [START, *nodes]:
-        fan = [t for t in static.get(source, []) if t in nodes and t not in join_targets]
-        for branch in graph.branches:
-            if branch.source == source and branch.multi:
-                fan.extend(t for t in branch.targets if t in nodes and t not in fan)
-        if len(fan) < 2:
+        pairs = _concurrent_pairs(source, static, graph.branches, set(nodes) - join_targets)
+        layers = {t: _layers(t, step_succ, limit) for pair in pairs for t in pair}
+        for left, right in sorted(pairs):
+            _compare(layers[left], layers[right], plain)
+
+
+def _concurrent_pairs(source: str, static: dict[str, list[str]], branches: list[Branch],
+                      runnable: set[str]) -> set[tuple[str, str]]:
+    """Pairs of successors of ``source`` that can start in the same step.
+
+    Plain-edge targets run together; each branch adds one target (or, for a router that can return a list or
+    Sends, several) alongside them. Targets of one single-choice router exclude each other.
+    """
+    groups = [[t] for t in static.get(source, []) if t in runnable]
+    for branch in branches:
+        if branch.source != source:
             continue
-        layers = [_layers(t, step_succ, limit) for t in fan]
-        for i in range(len(fan)):
-            for j in range(i + 1, len(fan)):
-                _compare(layers[i], layers[j], plain)
+        targets = [t for t in branch.targets if t in runnable]
+        groups.append(targets)
+    pairs: set[tuple[str, str]] = set()
+    for gi, group in enumerate(groups):
+        for other in groups[gi + 1:]:
+            pairs.update((a, b) if a < b else (b, a) for a in group for b in other if a != b)
+    for branch in branches:
+        if branch.source == source and branch.multi:
+            targets = [t for t in branch.targets if t in runnable]
+            pairs.update((a, b) for a in targets for b in targets if a < b)
+    return pairs
 
 
 def _layers(start: str, succ: dict[str, set[str]], limit: int) -> list[set[str]]:
@@ -185,13 +204,13 @@ def _layers(start: str, succ: dict[str, set[str]], limit: int) -> list[set[str]]
     return layers
 
 
-def _compare(left: list[set[str]], right: list[set[str]], plain: object) -> None:
+def _compare(left: list[set[str]], right: list[set[str]], plain: Callable[[str], set[str]]) -> None:
     for depth in range(min(len(left), len(right))):
         for a in sorted(left[depth]):
             for b in sorted(right[depth]):
                 if a == b:
                     continue
-                both = plain(a) & plain(b)  # type: ignore[operator]
+                both = plain(a) & plain(b)
                 if both:
                     raise GraphBuildError(
                         f"nodes {a!r} and {b!r} can run in the same step and both write {sorted(both)}, "

@@ -55,6 +55,11 @@ class OllamaBackend:
             self._client = make_client(self.host, self.timeout)
         return self._client
 
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def body(self, messages, *, tools=None, format: Format = None, options=None, stream: bool) -> dict:
         """The /api/chat request body, as sent."""
         body: dict[str, Any] = {

@@ -73,6 +73,7 @@ class OllamaChat:
         self.host = self.backend.host
         self.retry = retry
         self.cache: ResponseCache | None = MemoryCache() if cache is _MEMORY else cache
+        self._backends = [self.backend]
         chain = [self._retried(self.backend, retry_clock)]
         chain += [self._fallback(f, retry_clock) for f in fallbacks]
         layer: Any = chain[0] if len(chain) == 1 else FallbackChat(chain)
@@ -86,6 +87,7 @@ class OllamaChat:
         main = self.backend
         backend = OllamaBackend(fallback, main.host, timeout=main.timeout, keep_alive=main.keep_alive,
                                 options=main.options)
+        self._backends.append(backend)
         return self._retried(backend, clock)
 
     def _retried(self, backend: OllamaBackend, clock: RetryClock | None) -> ChatModel:
@@ -95,6 +97,17 @@ class OllamaChat:
 
     def __repr__(self) -> str:
         return f"OllamaChat({self.model!r}, host={self.host!r})"
+
+    def close(self) -> None:
+        """Close the HTTP connections this instance opened (fallback models passed as objects are theirs)."""
+        for backend in self._backends:
+            backend.close()
+
+    def __enter__(self) -> "OllamaChat":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def chat(
         self,

@@ -104,6 +104,16 @@ class QueryEngine:
     def __repr__(self) -> str:
         return f"QueryEngine(llm={getattr(self.llm, 'model', '?')!r}, tools={list(self.tools.tools)})"
 
+    def close(self) -> None:
+        """Stop the graph's worker threads (the index is the caller's to close)."""
+        self.graph.close()
+
+    def __enter__(self) -> QueryEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _deps(self, where: Any, on_token: Callable[[str], None] | None, max_rewrites: int) -> QueryDeps:
         return QueryDeps(index=self.index, llm=self.llm, small_llm=self.small_llm, config=self.config,
                          tools=self.tools, reranker=self.reranker, where=where, max_rewrites=max_rewrites,
@@ -172,6 +182,7 @@ def ask(index: Any, question: str, llm_model: str = "llama3.2", *, host: str | N
 
     config = config or QueryConfig(answer_model=llm_model, host=host, k=k, candidates=max(20, k))
     if isinstance(index, (str, Path)):
-        with Index.open(Path(index)) as opened:
-            return QueryEngine(opened, config=config, **engine_kwargs).query(question)
-    return QueryEngine(index, config=config, **engine_kwargs).query(question)
+        with Index.open(Path(index)) as opened, QueryEngine(opened, config=config, **engine_kwargs) as engine:
+            return engine.query(question)
+    with QueryEngine(index, config=config, **engine_kwargs) as engine:
+        return engine.query(question)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from ragforge.errors import StructuredOutputError, ToolError
 from ragforge.llm import Message, Tool, structured
 from ragforge.query import prompts
-from ragforge.query.citations import resolve
+from ragforge.query.citations import MARKER, resolve
 from ragforge.query.grounding import check_grounding
 from ragforge.query.state import Attempt, QueryDeps, QueryState
 from ragforge.types import Answer, Chunk, Hit
@@ -125,8 +125,8 @@ def rerank(state: QueryState, ctx: Any) -> dict[str, Any]:
     k = deps.config.k
     if deps.reranker is not None and found:
         found = deps.reranker.rerank(state.query or state.question, found, top_n=len(found))
-        ctx.emit({"type": "rerank", "by": repr(deps.reranker),
-                  "top": [[h.chunk.citation_label(), h.scores.get("rerank")] for h in found[:k]]})
+    ctx.emit({"type": "rerank", "by": repr(deps.reranker) if deps.reranker is not None else None, "kept": k,
+              "top": [[h.chunk.citation_label(), h.scores.get("rerank")] for h in found[:k]]})
     return {"context": [*tools, *found[:k]]}
 
 
@@ -161,7 +161,12 @@ def synthesise(state: QueryState, ctx: Any) -> dict[str, Any]:
     quotes: dict[int, list[str]] = {}
     for cite in reply.citations:
         quotes.setdefault(cite.n, []).append(cite.quote)
-    return {"draft": reply.answer.strip(), "quotes": quotes}
+    draft = reply.answer.strip()
+    if quotes and not MARKER.search(draft) and not prompts.is_refusal(draft):
+        # cited only in the structured list: put the markers after the text so they are checked like any other
+        draft = f"{draft} [{', '.join(str(n) for n in sorted(quotes))}]"
+        ctx.emit({"type": "synthesise", "markers_added": sorted(quotes)})
+    return {"draft": draft, "quotes": quotes}
 
 
 def _grade(state: QueryState, deps: QueryDeps, draft: str) -> bool | None:

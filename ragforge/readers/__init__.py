@@ -17,9 +17,9 @@ from ragforge.readers.text import read_text
 from ragforge.readers.walk import FileEntry, Skipped, WalkResult, glob_match, walk
 
 __all__ = [
+    "FileEntry",
     "READERS",
     "SUPPORTED_SUFFIXES",
-    "FileEntry",
     "Skipped",
     "WalkResult",
     "decode_text",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import logging
 import os
 from pathlib import Path
@@ -37,7 +38,8 @@ def read_bytes(path: Path, source: str) -> bytes:
     except PermissionError as exc:
         raise ReaderError(f"{source}: permission denied", path=source, reason="unreadable") from exc
     except OSError as exc:
-        raise ReaderError(f"{source}: cannot be read ({exc})", path=source, reason="unreadable") from exc
+        reason = "symlink_loop" if exc.errno == errno.ELOOP else "unreadable"
+        raise ReaderError(f"{source}: cannot be read ({exc})", path=source, reason=reason) from exc
 
 
 def looks_binary(data: bytes) -> bool:
@@ -47,52 +49,88 @@ def looks_binary(data: bytes) -> bool:
         return False
     if b"\x00" in head:
         return True
-    controls = sum(1 for b in head if (b < 32 and b not in _ALLOWED_CONTROLS) or b == 127)
-    return controls / len(head) > CONTROL_RATIO
+    return _control_ratio(head) > CONTROL_RATIO
 
 
-def decode_text(data: bytes, source: str) -> tuple[str, dict[str, str]]:
-    """Decode bytes to text with newlines normalised to ``\\n``; never fails on valid-looking text.
+def _control_ratio(head: bytes | str) -> float:
+    codes = head if isinstance(head, bytes) else [ord(c) for c in head]
+    controls = sum(1 for b in codes if (b < 32 and b not in _ALLOWED_CONTROLS) or b == 127)
+    return controls / max(1, len(head))
 
-    Order: UTF-8 (BOM stripped), UTF-16/32 by BOM, then cp1252, then latin-1. Returns the text and
-    metadata notes (``encoding`` and, for a fallback, ``encoding_note``). Binary data raises
-    ``ReaderError(reason="binary")``.
+
+def decode_text(data: bytes, source: str, declared: str | None = None) -> tuple[str, dict[str, str]]:
+    """Decode bytes to text with newlines normalised to ``\\n``; never fails on text-like data.
+
+    Order: a UTF-8/16/32 byte-order mark; UTF-16 without a BOM (recognised by its NUL-byte pattern);
+    strict UTF-8; UTF-8 with a few bad bytes replaced (at most 1 in 1000 characters, and only when the
+    file also holds valid multi-byte UTF-8); the ``declared`` encoding (e.g. an HTML ``<meta charset>``);
+    cp1252; latin-1. Returns the text and metadata notes: ``encoding`` and, when anything but clean
+    UTF-8 was used, ``encoding_note`` (also logged as a warning). Binary data raises
+    ``ReaderError(reason="binary")``; a BOM followed by mostly undecodable bytes, ``reason="undecodable"``.
     """
     meta: dict[str, str] = {}
-    text: str | None = None
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            try:
-                text = data.decode(codec)
-            except UnicodeDecodeError as exc:
-                raise ReaderError(f"{source}: has a {codec} byte-order mark but is not valid {codec}",
-                                  path=source, reason="undecodable") from exc
-            meta["encoding"] = codec
-            break
-    if text is None:
+    codec = _unicode_codec(data)
+    if codec is not None:
+        text = data.decode(codec, errors="replace")
+        meta["encoding"] = codec
+        if _control_ratio(text[:SNIFF_BYTES]) > CONTROL_RATIO:
+            raise ReaderError(f"{source}: looks like a binary file", path=source, reason="binary")
+        bad = text.count("\ufffd")
+        if bad > max(1, len(text) // 1000):
+            raise ReaderError(f"{source}: looks like {codec} but {bad} characters cannot be decoded",
+                              path=source, reason="undecodable")
+        if bad:
+            _note(meta, source, f"{bad} undecodable {codec} sequences replaced")
+    else:
         if looks_binary(data):
             raise ReaderError(f"{source}: looks like a binary file", path=source, reason="binary")
-        text = _decode_8bit(data, source, meta)
-    text = text.lstrip("\ufeff")
-    return normalize_newlines(text), meta
+        text = _decode_8bit(data, source, meta, declared)
+    return normalize_newlines(text.lstrip("\ufeff")), meta
 
 
-def _decode_8bit(data: bytes, source: str, meta: dict[str, str]) -> str:
+def _unicode_codec(data: bytes) -> str | None:
+    """utf-16/utf-32 when the data starts with their BOM or looks like BOM-less UTF-16; else None."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return codec
+    head = data[:SNIFF_BYTES - SNIFF_BYTES % 2]
+    if len(head) >= 8 and b"\x00" in head:
+        pairs = len(head) // 2
+        odd_nuls, even_nuls = head[1::2].count(0), head[0::2].count(0)
+        if odd_nuls > 0.4 * pairs and even_nuls == 0:
+            return "utf-16-le"
+        if even_nuls > 0.4 * pairs and odd_nuls == 0:
+            return "utf-16-be"
+    return None
+
+
+def _decode_8bit(data: bytes, source: str, meta: dict[str, str], declared: str | None) -> str:
     try:
-        text = data.decode("utf-8-sig")
         meta["encoding"] = "utf-8"
-        return text
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    try:
-        text = data.decode("cp1252")
-        meta["encoding"] = "cp1252"
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-        meta["encoding"] = "latin-1"
-    meta["encoding_note"] = f"not valid UTF-8; decoded as {meta['encoding']}"
-    logger.warning("%s: not valid UTF-8, decoded as %s", source, meta["encoding"])
-    return text
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if bad <= max(1, len(text) // 1000) and any(ord(c) > 127 and c != "\ufffd" for c in text):
+        _note(meta, source, f"not valid UTF-8; {bad} bad bytes replaced")
+        return text
+    for codec in (declared, "cp1252", "latin-1"):
+        if not codec:
+            continue
+        try:
+            text = data.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        meta["encoding"] = codec
+        _note(meta, source, f"not valid UTF-8; decoded as {codec}")
+        return text
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+def _note(meta: dict[str, str], source: str, note: str) -> None:
+    meta["encoding_note"] = note
+    logger.warning("%s: %s", source, note)
 
 
 def normalize_newlines(text: str) -> str:
@@ -105,19 +143,34 @@ def require_text(text: str, source: str) -> None:
         raise ReaderError(f"{source}: no text", path=source, reason="empty")
 
 
-def heading_sections(length: int, headings: list[tuple[int, int, str]]) -> tuple[Section, ...]:
-    """Sections covering ``[0, length)``: a preamble (if any), then one per ``(offset, level, title)``.
+def heading_sections(text: str, headings: list[tuple[int, int, str]]) -> tuple[Section, ...]:
+    """Sections covering ``text``: a preamble (if any), then one per ``(offset, level, title)``.
 
-    Each section's heading path holds the titles of the enclosing headings, outermost first.
+    Each section's heading path holds the titles of the enclosing headings, outermost first. A heading
+    with no text of its own that is directly followed by a deeper heading (``## Problems`` then
+    ``### Split fruit``) does not get a section of its own: it opens the deeper heading's section, so no
+    chunk is a bare heading.
     """
     sections: list[Section] = []
     if not headings or headings[0][0] > 0:
-        sections.append(Section(start=0, end=headings[0][0] if headings else length))
+        sections.append(Section(start=0, end=headings[0][0] if headings else len(text)))
     stack: list[tuple[int, str]] = []
+    pending: int | None = None  # start of a bare heading folded into the next section
     for index, (start, level, title) in enumerate(headings):
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, title))
-        end = headings[index + 1][0] if index + 1 < len(headings) else length
-        sections.append(Section(start=start, end=end, heading_path=tuple(t for _, t in stack if t)))
+        end = headings[index + 1][0] if index + 1 < len(headings) else len(text)
+        section_start = start if pending is None else pending
+        if index + 1 < len(headings) and headings[index + 1][1] > level and _bare_heading(text[start:end]):
+            pending = section_start
+            continue
+        pending = None
+        sections.append(Section(start=section_start, end=end, heading_path=tuple(t for _, t in stack if t)))
     return tuple(sections)
+
+
+def _bare_heading(span: str) -> bool:
+    """Whether a section's text is only its heading line (plus a setext underline)."""
+    lines = [line.strip() for line in span.split("\n") if line.strip()]
+    return len(lines) <= 1 or (len(lines) == 2 and set(lines[1]) <= {"=", "-"})

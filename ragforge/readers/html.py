@@ -24,6 +24,7 @@ BLOCK = frozenset({
 })
 CELL = frozenset({"td", "th"})
 _WS = re.compile(r"\s+")
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
 
 class _Extractor(HTMLParser):
@@ -41,8 +42,8 @@ class _Extractor(HTMLParser):
         self._heading: list | None = None
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag == "title":
-            self._in_title = True
+        if tag == "title" and not self.title_parts and all(t == "head" for t in self._skip):
+            self._in_title = True  # the first <title> of the page, not an <svg>'s
         elif tag == "body" and "head" in self._skip:  # an unclosed <head>
             self._skip = [t for t in self._skip if t != "head"]
         if tag in SKIP:
@@ -116,7 +117,9 @@ class _Extractor(HTMLParser):
 
 def read_html(path: Path, source: str) -> Document:
     """Read an HTML file. The title is ``<title>``, else the first heading, else the file stem."""
-    raw, meta = decode_text(read_bytes(path, source), source)
+    data = read_bytes(path, source)
+    declared = _CHARSET.search(data[:4096])
+    raw, meta = decode_text(data, source, declared.group(1).decode("ascii") if declared else None)
     parser = _Extractor()
     parser.feed(raw)
     parser.close()
@@ -130,6 +133,6 @@ def read_html(path: Path, source: str) -> Document:
         text=text,
         file_type="html",
         title=title,
-        sections=heading_sections(len(text), [tuple(h) for h in parser.headings]),
+        sections=heading_sections(text, [tuple(h) for h in parser.headings]),
         metadata=meta,
     )

@@ -28,6 +28,11 @@ def _front_matter_end(lines: list[str]) -> int:
     return 0
 
 
+def _closes(fence: str, marker: str, line: str) -> bool:
+    """A closing fence: the same character, at least as long, and nothing else on the line."""
+    return marker[0] == fence[0] and len(marker) >= len(fence) and not line.strip().lstrip(fence[0])
+
+
 def parse_headings(text: str) -> list[tuple[int, int, str]]:
     """``(offset, level, title)`` of every heading outside fenced code blocks and front matter, in order.
 
@@ -45,8 +50,7 @@ def parse_headings(text: str) -> list[tuple[int, int, str]]:
         line = lines[index]
         fence_match = _FENCE.match(line)
         if fence is not None:
-            if fence_match and fence_match.group(1)[0] == fence[0] and len(fence_match.group(1)) >= len(fence) \
-                    and not line.strip().lstrip(fence[0]):
+            if fence_match and _closes(fence, fence_match.group(1), line):
                 fence = None
             prose = False
         elif fence_match:
@@ -66,7 +70,7 @@ def parse_headings(text: str) -> list[tuple[int, int, str]]:
 
 def markdown_sections(text: str) -> tuple[Section, ...]:
     """Sections that cover ``text``: a preamble (if any) then one per heading, heading line included."""
-    return heading_sections(len(text), parse_headings(text))
+    return heading_sections(text, parse_headings(text))
 
 
 def read_markdown(path: Path, source: str) -> Document:

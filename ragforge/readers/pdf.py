@@ -43,7 +43,12 @@ def _open(data: bytes, source: str) -> Any:
 def _decrypt(reader: Any, source: str) -> None:
     from pypdf import PasswordType
 
-    if reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+    try:
+        result = reader.decrypt("")
+    except NotImplementedError as exc:  # an encryption scheme pypdf does not implement
+        raise ReaderError(f"{source}: unsupported PDF encryption ({exc})", path=source,
+                          reason="encrypted") from exc
+    if result == PasswordType.NOT_DECRYPTED:
         raise ReaderError(f"{source}: encrypted PDF needs a password", path=source, reason="encrypted")
 
 

@@ -15,6 +15,7 @@ include glob names them, in which case they are reported as ``unsupported``.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from functools import lru_cache
@@ -46,7 +47,8 @@ class Skipped(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: str
-    reason: str  # too_large unsupported binary empty corrupt encrypted undecodable unreadable vanished symlink_loop
+    # too_large unsupported binary empty corrupt encrypted undecodable unreadable vanished symlink_loop
+    reason: str
     detail: str = ""
 
 
@@ -180,8 +182,8 @@ class _Walker:
             return
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             if config.include:
-                self.skipped.append(Skipped(source=source, reason="unsupported",
-                                            detail=f"no reader for {path.suffix or 'files without a suffix'!r}"))
+                detail = f"no reader for {path.suffix or 'files without a suffix'!r}"
+                self.skipped.append(Skipped(source=source, reason="unsupported", detail=detail))
             return
         try:
             st = path.stat()
@@ -191,11 +193,12 @@ class _Walker:
                                         if reason == "unreadable" else "file vanished during the walk"))
             return
         except OSError as exc:
-            self.skipped.append(Skipped(source=source, reason="unreadable", detail=str(exc)))
+            reason = "symlink_loop" if exc.errno == errno.ELOOP else "unreadable"
+            self.skipped.append(Skipped(source=source, reason=reason, detail=str(exc)))
             return
         if st.st_size > config.max_file_bytes:
-            self.skipped.append(Skipped(source=source, reason="too_large",
-                                        detail=f"{st.st_size} bytes > max_file_bytes={config.max_file_bytes}"))
+            detail = f"{st.st_size} bytes > max_file_bytes={config.max_file_bytes}"
+            self.skipped.append(Skipped(source=source, reason="too_large", detail=detail))
             return
         self.files.append(FileEntry(path=path, source=source, size=st.st_size, mtime_ns=st.st_mtime_ns))
 

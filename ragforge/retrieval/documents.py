@@ -24,7 +24,7 @@ def document_scores(
     top: int = 3,
     doc_id: Callable[[Chunk], str] | None = None,
 ) -> dict[str, float]:
-    """``{document id: score}`` from chunk hits; the id is ``chunk.source`` unless ``doc_id`` says otherwise."""
+    """``{document id: score}`` from chunk hits; the id is ``chunk.source`` unless ``doc_id`` says so."""
     if method not in ("max", "sum_top"):
         raise ConfigError(f"unknown document scoring {method!r}; use 'max' or 'sum_top'")
     if top < 1:

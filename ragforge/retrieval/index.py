@@ -18,7 +18,7 @@ from ragforge.embedding.base import Embedder
 from ragforge.errors import ConfigError
 from ragforge.store import DEFAULT_LOCK_TIMEOUT, IndexInfo, Store, SyncReport, Where
 from ragforge.store.manifest import read_manifest
-from ragforge.store.store import check_model, embedder_for
+from ragforge.store.layout import check_model, embedder_for
 from ragforge.store.writer import Progress
 from ragforge.types import Document, Hit
 
@@ -37,6 +37,7 @@ class Index:
 
         The embedder is ``embedder``, else made from ``model``, else from the index's manifest (or, for a new
         index, from ``config.model``). One that differs from the index's model raises ModelMismatchError.
+        ``config`` applies only when the index is created; an existing index keeps its manifest's settings.
         """
         path = Path(path).expanduser()
         if config is not None and model is not None and config.model != model:
@@ -50,7 +51,7 @@ class Index:
         if not create:
             return cls(Store.open(path, embedder, lock_timeout=lock_timeout))  # raises IndexNotFoundError
         config = config or IndexConfig(model=model or DEFAULT_MODEL)
-        return cls(Store.create(path, config, embedder, lock_timeout=lock_timeout))
+        return cls(Store.create(path, config, embedder, lock_timeout=lock_timeout, exist_ok=True))
 
     @property
     def path(self) -> Path:
@@ -67,7 +68,8 @@ class Index:
         if walk is None:
             walk = WalkConfig(include=include, exclude=exclude)
         elif include or exclude:
-            walk = walk.model_copy(update={"include": walk.include + include, "exclude": walk.exclude + exclude})
+            walk = walk.model_copy(update={"include": walk.include + include,
+                                           "exclude": walk.exclude + exclude})
         return self.store.sync_folder(folder, walk, progress)
 
     def sync_documents(self, docs: Iterable[Document], *, delete_missing: bool = True,
@@ -80,7 +82,8 @@ class Index:
         """The top ``k`` hits: ``mode`` is "dense", "lexical" or "hybrid"; ``where`` filters by path/type."""
         from ragforge.retrieval.search import run_search
 
-        return run_search(self.store, self.store.embedder, query, k, Where.coerce(where), mode, rerank, options)
+        return run_search(self.store, self.store.embedder, query, k, Where.coerce(where), mode, rerank,
+                          options)
 
     def info(self) -> IndexInfo:
         return self.store.info()

@@ -33,7 +33,8 @@ def apply_scores(hits: Sequence[Hit], scores: Sequence[float], top_n: int) -> li
         raise RetrievalError(f"reranker returned {len(scores)} scores for {len(head)} hits")
     order = sorted(range(len(head)), key=lambda i: -scores[i])
     reranked = [
-        head[i].model_copy(update={"score": float(scores[i]), "scores": {**head[i].scores, "rerank": float(scores[i])}})
+        head[i].model_copy(
+            update={"score": float(scores[i]), "scores": {**head[i].scores, "rerank": float(scores[i])}})
         for i in order
     ]
     return [hit.model_copy(update={"rank": rank}) for rank, hit in enumerate(reranked + tail, start=1)]

@@ -205,7 +205,8 @@ def filtered_rowids(conn: sqlite3.Connection, path_glob: str | None, file_type: 
 def lexical(conn: sqlite3.Connection, match: str, k: int, path_glob: str | None,
             file_type: str | None) -> list[tuple[int, float]]:
     clause, params = where_clause(path_glob, file_type, alias="c")
-    sql = ("SELECT c.rowid, bm25(chunks_fts) AS rank FROM chunks_fts JOIN chunks AS c ON c.rowid = chunks_fts.rowid "
+    sql = ("SELECT c.rowid, bm25(chunks_fts) AS rank FROM chunks_fts "
+           "JOIN chunks AS c ON c.rowid = chunks_fts.rowid "
            f"WHERE chunks_fts MATCH ? AND {clause} ORDER BY rank LIMIT ?")
     try:
         rows = conn.execute(sql, (match, *params, k)).fetchall()

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from ragforge.errors import IndexLockedError
+from ragforge.errors import IndexLockedError, StoreError
 
 LOCK_FILE = "write.lock"
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -33,7 +33,10 @@ class WriteLock:
         if self._fd is not None:
             return
         wait = self.timeout if timeout is None else timeout
-        fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot open the index's lock file {self.file}: {exc.strerror or exc}") from exc
         deadline = time.monotonic() + max(0.0, wait)
         delay = 0.01
         while True:
@@ -58,7 +61,7 @@ class WriteLock:
         """Take the lock only if it is free right now."""
         try:
             self.acquire(timeout=0)
-        except IndexLockedError:
+        except (IndexLockedError, StoreError):
             return False
         return True
 

@@ -56,7 +56,8 @@ def read_manifest(path: Path) -> Manifest:
     version = data.get("format_version") if isinstance(data, dict) else None
     if version != FORMAT_VERSION:
         raise IndexVersionError(
-            f"the index at {path} was built by format {version}, this ragforge reads format {FORMAT_VERSION}: "
+            f"the index at {path} was built by format {version}, "
+            f"this ragforge reads format {FORMAT_VERSION}: "
             f"rebuild it with `ragforge index DIR --index {path} --rebuild`")
     try:
         return Manifest.model_validate(data)

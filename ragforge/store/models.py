@@ -65,7 +65,8 @@ class SyncReport(BaseModel):
             f"in {self.seconds:.2f} s"
         ]
         for item in self.skipped[:20]:
-            lines.append(f"  skipped {item.source}: {item.reason}" + (f" ({item.detail})" if item.detail else ""))
+            detail = f" ({item.detail})" if item.detail else ""
+            lines.append(f"  skipped {item.source}: {item.reason}{detail}")
         if len(self.skipped) > 20:
             lines.append(f"  ... and {len(self.skipped) - 20} more skipped")
         for source in self.kept_on_error[:20]:

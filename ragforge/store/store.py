@@ -22,14 +22,15 @@ from typing import Any
 import numpy as np
 
 from ragforge.config import IndexConfig, WalkConfig
-from ragforge.embedding import make_embedder
 from ragforge.embedding.base import Embedder
 from ragforge.errors import ConfigError, IndexCorruptError, ModelMismatchError, StoreError
 from ragforge.readers import walk as walk_folder
 from ragforge.store import db, vectors
 from ragforge.store.lexical import match_expression
-from ragforge.store.lock import DEFAULT_LOCK_TIMEOUT, LOCK_FILE, WriteLock
-from ragforge.store.manifest import MANIFEST, Manifest, new_manifest, not_found, read_manifest, write_manifest
+from ragforge.store.layout import (check_model, embedder_for, index_size, initialise, rebuild_hint,
+                                   remove_index_files, spec_of)
+from ragforge.store.lock import DEFAULT_LOCK_TIMEOUT, WriteLock
+from ragforge.store.manifest import MANIFEST, Manifest, not_found, read_manifest
 from ragforge.store.models import IndexInfo, SyncReport, Where
 from ragforge.store.sync import Item, make_plan
 from ragforge.store.writer import Progress, SyncRun
@@ -44,15 +45,6 @@ def crash_point(name: str) -> None:
     (``after_vector_write``, ``before_commit``, ``after_commit_before_cleanup``)."""
     if os.environ.get("RAGFORGE_TEST_CRASH_AT") == name:
         os._exit(1)
-
-
-def embedder_for(spec: str, batch_size: int = 32) -> Embedder:
-    kwargs = {} if spec.startswith("ollama:") else {"batch_size": batch_size}
-    return make_embedder(spec, **kwargs)
-
-
-def _rebuild_hint(path: Path) -> str:
-    return f"rebuild it with `ragforge index DIR --index {path} --rebuild`"
 
 
 class Store:
@@ -73,29 +65,23 @@ class Store:
     # -- creating and opening ---------------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | Path, config: IndexConfig | None = None, embedder: Embedder | None = None, *,
-               lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
-        """A new, empty index at ``path`` (a folder, created if needed). Fails if an index is there."""
+               lock_timeout: float = DEFAULT_LOCK_TIMEOUT, exist_ok: bool = False) -> Store:
+        """A new, empty index at ``path`` (a folder, created if needed).
+
+        If an index is already there: open it when ``exist_ok`` (two processes creating at once both end up
+        with the one index), else StoreError.
+        """
         path = Path(path).expanduser()
         config = config or IndexConfig()
         embedder = embedder or embedder_for(config.model, config.batch_size)
-        spec = _spec(embedder, config.model)
+        spec = spec_of(embedder, config.model)
         path.mkdir(parents=True, exist_ok=True)
         with WriteLock(path, lock_timeout):
             if (path / MANIFEST).exists():
-                raise StoreError(f"an index already exists at {path}: open it, or {_rebuild_hint(path)}")
-            remove_index_files(path)
-            conn = db.connect(path, create=True)
-            try:
-                name = vectors.vector_file_name(0)
-                vectors.write(vectors.new_index(embedder.dimension, config.metric), path / name)
-                with conn:
-                    for key, value in (("vectors_file", name), ("generation", 0), ("next_rowid", 1)):
-                        db.set_meta(conn, key, value)
-            finally:
-                conn.close()
-            write_manifest(path, new_manifest(
-                model=spec, model_id=embedder.model_id, dimension=embedder.dimension, metric=config.metric,
-                chunking=config.chunking.model_dump(), batch_size=config.batch_size))
+                if not exist_ok:
+                    raise StoreError(f"an index already exists at {path}: open it, or {rebuild_hint(path)}")
+            else:
+                initialise(path, config, embedder, spec)
         return cls.open(path, embedder, lock_timeout=lock_timeout)
 
     @classmethod
@@ -152,7 +138,8 @@ class Store:
                     time.sleep(0.02 * (attempt + 1))  # a writer may have just swapped files
                 continue
             index = vectors.read(file, self.manifest.dimension)
-            if index.ntotal != len(rowids) or not np.array_equal(np.sort(vectors.ids_of(index)), np.sort(rowids)):
+            same_ids = np.array_equal(np.sort(vectors.ids_of(index)), np.sort(rowids))
+            if index.ntotal != len(rowids) or not same_ids:
                 return f"{file.name} holds {index.ntotal} vectors but SQLite has {len(rowids)} chunks"
             with self._mutex:
                 self._index, self._vectors_file = index, name
@@ -180,7 +167,7 @@ class Store:
             lacking = sum(1 for _, h in rows if h not in cached)
             if lacking:
                 raise IndexCorruptError(f"the index at {self.path} is inconsistent: {problem}, and {lacking} "
-                                        f"chunks have no cached vector; {_rebuild_hint(self.path)}")
+                                        f"chunks have no cached vector; {rebuild_hint(self.path)}")
             index = vectors.new_index(self.manifest.dimension, self.manifest.metric)
             if rows:
                 vectors.add(index, np.stack([cached[h] for _, h in rows]), [r for r, _ in rows])
@@ -209,7 +196,7 @@ class Store:
                 if check and db.get_meta(self._conn, "vectors_file") != self._vectors_file:
                     problem = self._try_load()
                     if problem is not None:
-                        raise IndexCorruptError(f"{problem}; {_rebuild_hint(self.path)}")
+                        raise IndexCorruptError(f"{problem}; {rebuild_hint(self.path)}")
                 self._remove_strays()
                 yield
             finally:
@@ -351,7 +338,7 @@ class Store:
             files, chunks = db.counts(self._conn)
         m = self.manifest
         return IndexInfo(path=str(self.path), model=m.model, model_id=m.model_id, dimension=m.dimension,
-                         metric=m.metric, files=files, chunks=chunks, size_bytes=_size(self.path),
+                         metric=m.metric, files=files, chunks=chunks, size_bytes=index_size(self.path),
                          format_version=m.format_version, created_at=m.created_at,
                          ragforge_version=m.ragforge_version, chunking=m.chunking)
 
@@ -371,41 +358,4 @@ class Store:
         self.close()
 
 
-def check_model(path: Path, manifest: Manifest, embedder: Embedder) -> None:
-    if embedder.model_id != manifest.model_id:
-        raise ModelMismatchError(
-            f"the index at {path} was built with {manifest.model_id} (dimension {manifest.dimension}), not "
-            f"{embedder.model_id}: use --model {manifest.model} (or leave --model out), or "
-            f"{_rebuild_hint(path)} --model <model>")
-
-
-def _spec(embedder: Embedder, fallback: str) -> str:
-    spec = getattr(embedder, "spec", None)
-    if isinstance(spec, str) and spec:
-        return spec
-    try:
-        if make_embedder(fallback).model_id == embedder.model_id:
-            return fallback
-    except Exception:  # noqa: BLE001 - any failure means the fallback is not this embedder
-        pass
-    return embedder.model_id
-
-
-def remove_index_files(path: Path) -> None:
-    """Remove ragforge's own files from ``path`` (the manifest first), never anything else."""
-    (path / MANIFEST).unlink(missing_ok=True)
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        (path / f"{db.DB_FILE}{suffix}").unlink(missing_ok=True)
-    for stray in vectors.stray_files(path, keep=""):
-        stray.unlink(missing_ok=True)
-
-
-def _size(path: Path) -> int:
-    total = 0
-    for entry in path.iterdir():
-        if entry.name != LOCK_FILE and entry.is_file():
-            total += entry.stat().st_size
-    return total
-
-
-__all__ = ["Store", "check_model", "embedder_for", "remove_index_files"]
+__all__ = ["Store", "crash_point"]

@@ -39,10 +39,7 @@ class _Batch:
     new_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # text_hash -> vector, to cache
     pending: dict[str, str] = field(default_factory=dict)  # text_hash -> text, not embedded yet
     waiting: list[Prepared] = field(default_factory=list)  # files whose texts are not all embedded yet
-
-    @property
-    def chunks(self) -> int:
-        return sum(len(p.chunks) for p in self.prepared)
+    chunks: int = 0
 
 
 class SyncRun:
@@ -93,6 +90,7 @@ class SyncRun:
 
     def _add(self, batch: _Batch, item: Prepared) -> None:
         batch.prepared.append(item)
+        batch.chunks += len(item.chunks)
         missing = [h for h in set(item.text_hashes) if h not in self.vectors and h not in batch.pending]
         cached = self.store._cached(missing)
         self.vectors.update(cached)

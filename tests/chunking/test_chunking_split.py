@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ragforge.chunking import split_paragraphs, split_sentences, split_words
 
-TEXT = "  First sentence. Second one!  Third?\n\nNew paragraph (with \"quotes.\") Here: a list:\n- item one\n- item two\n\n\n"
+TEXT = ("  First sentence. Second one!  Third?\n\n"
+        "New paragraph (with \"quotes.\") Here: a list:\n- item one\n- item two\n\n\n")
 
 
 def pieces(spans, text=TEXT):

@@ -40,7 +40,8 @@ def test_deterministic_across_processes() -> None:
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
             for _ in range(2)}
     assert len(runs) == 1
-    assert runs.pop().strip() == str(HashingEmbedder(64).embed_query("stable hashing across runs").round(6).tolist())
+    here = HashingEmbedder(64).embed_query("stable hashing across runs").round(6).tolist()
+    assert runs.pop().strip() == str(here)
 
 
 def test_identity_and_tokens() -> None:

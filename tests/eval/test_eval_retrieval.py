@@ -27,7 +27,8 @@ def beir(tmp_path: Path) -> Path:
     folder = tmp_path / "tiny"
     (folder / "qrels").mkdir(parents=True)
     (folder / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in CORPUS))
-    (folder / "queries.jsonl").write_text("".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in QUERIES))
+    queries = "".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in QUERIES)
+    (folder / "queries.jsonl").write_text(queries)
     (folder / "qrels" / "test.tsv").write_text(
         "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t{g}\n" for q, d, g in QRELS))
     return folder
@@ -83,7 +84,8 @@ def test_jsonl_gold_over_a_folder(tmp_path: Path):
     (corpus / "keys.md").write_text("# Keys\n\nRotate the signing keys every ninety days.\n")
     (corpus / "sub" / "backup.txt").write_text("Backups run nightly to the offsite bucket.\n")
     (corpus / "questions.jsonl").write_text(
-        json.dumps({"id": "k", "question": "how often are signing keys rotated", "relevant": ["keys.md"]}) + "\n"
+        json.dumps({"id": "k", "question": "how often are signing keys rotated",
+                    "relevant": ["keys.md"]}) + "\n"
         + json.dumps({"id": "b", "question": "when do backups run", "relevant": ["sub/backup.txt"]}) + "\n")
     result = run_retrieval_eval(corpus / "questions.jsonl", model="hashing:256", modes=("lexical",),
                                 k_values=(1,), resamples=100)

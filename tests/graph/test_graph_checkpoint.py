@@ -133,3 +133,32 @@ def test_interrupt_before_the_first_node(saver: Checkpointer) -> None:
     paused = app.run({"name": "a"}, thread_id="b")
     assert paused.status == "interrupted" and paused.interrupted.kind == "before" and paused.trace.steps == []
     assert app.resume("b", update={"name": "b"}) == {"name": "b", "log": ["ran with b"]}
+
+
+def test_sqlite_rows_are_plain_json(tmp_path: Path) -> None:
+    def ask(state: S) -> dict:
+        return {"name": interrupt({"why": "check"})}
+
+    db = tmp_path / "ck.sqlite"
+    app = StateGraph(S).add_node(ask).add_edge(START, "ask").add_edge("ask", END).compile(
+        checkpointer=SqliteCheckpointer(db))
+    app.invoke({"log": ["x"]}, thread_id="j")
+    with sqlite3.connect(db) as conn:
+        (text,) = conn.execute("SELECT data FROM checkpoints WHERE thread_id = 'j' ORDER BY seq DESC").fetchone()
+    data = json.loads(text)
+    assert data["state"] == {"log": ["x"]} and data["interrupt"]["value"] == {"why": "check"}
+    assert data["tasks"] == [{"node": "ask"}] and data["status"] == "interrupted"
+
+
+def test_checkpointer_contract(saver: Checkpointer) -> None:
+    assert saver.get("t") is None and saver.history("t") == []
+    first = {"v": 1, "step": 0, "state": {"log": ["é"]}}
+    saver.put("t", first)
+    saver.put("t", {**first, "step": 1})
+    saver.put("other", {**first, "step": 9})
+    assert saver.get("t")["step"] == 1 and [c["step"] for c in saver.history("t")] == [0, 1]
+    assert saver.get("t")["state"] == {"log": ["é"]}
+    with pytest.raises(CheckpointError, match="not JSON-serialisable"):
+        saver.put("t", {"v": 1, "state": object()})
+    saver.delete("t")
+    assert saver.get("t") is None and saver.get("other")["step"] == 9

@@ -171,3 +171,16 @@ def test_undeclared_conflicting_writes_fail_at_run_time() -> None:
     app = graph.add_edge("a", END).add_edge("c", END).compile()
     with pytest.raises(GraphRunError, match=r"conflicting concurrent writes to field 'x' by nodes 'a' and 'c'"):
         app.invoke({"x": 0})
+
+
+def test_plain_edge_and_branch_from_one_node_run_together() -> None:
+    def pick(state: S) -> Literal["writes_x", "__end__"]:
+        return "writes_x"
+
+    graph = StateGraph(S).add_node("start", a).add_node(b, writes=["x"]).add_node(writes_x)
+    graph.add_edge(START, "start").add_edge("start", "b").add_edge("b", END).add_edge("writes_x", END)
+    build_error(graph.add_conditional_edges("start", pick), r"nodes 'b' and 'writes_x' can run in the same step")
+    # targets of one single-choice router never run together: no error
+    ok = StateGraph(S).add_node("start", a).add_node(b, writes=["x"]).add_node(writes_x)
+    ok.add_edge(START, "start").add_edge("b", END).add_edge("writes_x", END)
+    ok.add_conditional_edges("start", lambda s: "b", {"one": "b", "two": "writes_x"}).compile()

@@ -11,8 +11,8 @@ from typing import Annotated, Literal, TypedDict
 import pytest
 from pydantic import BaseModel
 
-from ragforge.errors import GraphRunError, NodeError, NodeTimeoutError
-from ragforge.graph import END, START, RetryPolicy, RunContext, StateGraph, add, append, merge_dict
+from ragforge.errors import GraphRunError, GraphStepLimitError, NodeError, NodeTimeoutError
+from ragforge.graph import END, START, RetryPolicy, RunContext, Send, StateGraph, add, append, merge_dict
 
 
 class Acc(TypedDict, total=False):
@@ -248,4 +248,62 @@ def test_declared_writes_are_enforced() -> None:
     app = (StateGraph(Acc).add_node(sneaky, writes=["items"]).add_edge(START, "sneaky").add_edge("sneaky", END)
            .compile())
     with pytest.raises(NodeError, match=r"wrote \['last'\], outside its declared writes \['items'\]"):
+        app.invoke({})
+
+
+def test_arun_uses_the_callers_event_loop() -> None:
+    async def main() -> tuple:
+        ready = asyncio.Event()
+        outer = asyncio.get_running_loop()
+
+        async def waiter(state: Acc) -> dict:
+            assert asyncio.get_running_loop() is outer
+            await asyncio.wait_for(ready.wait(), 5)
+            return {"items": ["waiter"]}
+
+        async def setter(state: Acc) -> dict:
+            ready.set()
+            return {"items": ["setter"]}
+
+        def plain(state: Acc) -> dict:
+            return {"items": ["plain"]}
+
+        graph = StateGraph(Acc).add_node(waiter).add_node(setter).add_node(plain)
+        for n in ("waiter", "setter", "plain"):
+            graph.add_edge(START, n).add_edge(n, END)
+        app = graph.compile()
+        state = await app.ainvoke({})
+        kinds = [e.kind async for e in app.astream({})]
+        return state, kinds
+
+    state, kinds = asyncio.run(main())
+    assert state["items"] == ["waiter", "setter", "plain"]
+    assert kinds == ["node", "node", "node", "update", "end"]
+
+
+def test_step_limit_names_the_cycle_of_an_infinite_loop() -> None:
+    def ping(state: Acc) -> dict:
+        return {"total": 1}
+
+    def pong(state: Acc) -> dict:
+        return {"total": 1}
+
+    def forever(state: Acc) -> Literal["again", "stop"]:
+        return "again"
+
+    graph = StateGraph(Acc).add_sequence(ping, pong).add_edge(START, "ping")
+    app = graph.add_conditional_edges("pong", forever, {"again": "ping", "stop": END}).compile()
+    result = app.run({}, step_limit=7)
+    assert result.status == "failed" and isinstance(result.error, GraphStepLimitError)
+    assert "step limit of 7 reached" in str(result.error) and "ping -> pong -> ping" in str(result.error)
+    assert result.state["total"] == 7 and len(result.trace.steps) == 7
+
+
+def test_send_to_a_node_outside_the_targets_fails_clearly() -> None:
+    def one(state: Acc) -> dict:
+        return {}
+
+    graph = StateGraph(Acc).add_node(one).add_node("two", one).add_edge(START, "one").add_edge("two", END)
+    app = graph.add_conditional_edges("one", lambda s: [Send("one", {})], ["two"]).compile()
+    with pytest.raises(GraphRunError, match=r"sent to 'one', which is not among its targets \['two'\]"):
         app.invoke({})

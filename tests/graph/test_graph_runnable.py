@@ -88,3 +88,15 @@ def test_runnables_and_graphs_as_nodes() -> None:
     assert app.invoke({"text": "a b c"}) == {"text": "A B C", "words": 3}
     with_deps = app.bind(deps={"unused": True}) | (lambda s: s["words"])
     assert with_deps.invoke({"text": "x y"}) == 2
+
+
+def test_retry_policy_delays() -> None:
+    policy = RetryPolicy(max_attempts=4, initial_interval=0.5, backoff_factor=2.0, max_interval=1.5)
+    assert [policy.delay(n) for n in (1, 2, 3)] == [0.5, 1.0, 1.5]
+    jittery = RetryPolicy(initial_interval=1.0, jitter=True)
+    assert all(0.5 <= jittery.delay(1) < 1.5 for _ in range(20))
+    only_io = RetryPolicy(retry_on=lambda exc: isinstance(exc, OSError))
+    assert only_io.should_retry(OSError(), 1) and not only_io.should_retry(ValueError(), 1)
+    assert not only_io.should_retry(OSError(), 3)
+    with pytest.raises(ValueError):
+        RetryPolicy(max_attempts=0)

@@ -109,3 +109,17 @@ def test_tree_view() -> None:
     assert lines[1].startswith("├─ step 0") and lines[2].startswith("│  └─ plan")
     assert any("llm.call model='tiny'" in line for line in lines)
     assert lines[-2].startswith("└─ step 5")
+
+
+def test_a_failed_run_is_traced() -> None:
+    def boom(state: S) -> dict:
+        raise KeyError("missing")
+
+    app = StateGraph(S).add_node(plan).add_node(boom).add_edge(START, "plan").add_edge("plan", "boom")
+    result = app.add_edge("boom", END).compile().run({})
+    trace = result.trace
+    assert trace.status == "failed" and "NodeError" in trace.error and len(trace.steps) == 2
+    assert trace.records[-1].error == "KeyError: 'missing'"
+    assert json.loads(trace.to_jsonl().splitlines()[-1])["status"] == "failed"
+    assert "ERROR KeyError" in trace.tree() and "✗" in trace.to_mermaid()
+    assert "class boom failed" in app.compile().to_mermaid(trace)

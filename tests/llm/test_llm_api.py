@@ -13,10 +13,10 @@ from ragforge.llm import ChatModel, OllamaChat, RetryPolicy, SqliteCache
 from ragforge.testing.chat import ScriptedChatModel
 
 PINNED = [
-    "Agent", "AgentResult", "CachedChat", "ChatModel", "ChatResult", "EventHook", "FallbackChat", "MemoryCache",
-    "Message", "OllamaBackend", "OllamaChat", "ResponseCache", "RetryClock", "RetryPolicy", "RetryingChat",
-    "SqliteCache", "StreamResult", "Tool", "ToolBox", "ToolCall", "TracedChat", "Usage", "request_key",
-    "structured",
+    "Agent", "AgentResult", "CachedChat", "ChatModel", "ChatResult", "EventHook", "FallbackChat",
+    "MemoryCache", "Message", "OllamaBackend", "OllamaChat", "ResponseCache", "RetryClock", "RetryPolicy",
+    "RetryingChat", "SqliteCache", "StreamResult", "Tool", "ToolBox", "ToolCall", "TracedChat", "Usage",
+    "request_key", "structured",
 ]
 
 
@@ -37,8 +37,9 @@ def test_importing_llm_does_not_load_the_http_client():
 
 def test_every_layer_is_a_chat_model(stub):
     inner = ScriptedChatModel(["x"])
-    layers = [OllamaChat("llama3.2", host=stub.host), inner, llm.RetryingChat(inner), llm.FallbackChat([inner]),
-              llm.CachedChat(inner), llm.TracedChat(inner, print), llm.OllamaBackend("llama3.2")]
+    layers = [OllamaChat("llama3.2", host=stub.host), inner, llm.RetryingChat(inner),
+              llm.FallbackChat([inner]), llm.CachedChat(inner), llm.TracedChat(inner, print),
+              llm.OllamaBackend("llama3.2")]
     for layer in layers:
         assert isinstance(layer, ChatModel), layer
 
@@ -61,8 +62,11 @@ def test_instance_options_are_part_of_the_cache_key(stub, tmp_path):
     assert not hot.chat("hi").cached and cold.chat("hi").cached
 
 
-@pytest.mark.parametrize("module", ["ragforge.llm.output", "ragforge.testing.chat", "ragforge.testing.ollama_stub",
-                                    "ragforge._ollama"])
+DOCUMENTED = ["ragforge.llm.output", "ragforge.testing.chat", "ragforge.testing.ollama_stub",
+              "ragforge._ollama"]
+
+
+@pytest.mark.parametrize("module", DOCUMENTED)
 def test_doc_examples_run(module):
     failures, _ = doctest.testmod(importlib.import_module(module))
     assert failures == 0

@@ -1,4 +1,4 @@
-"""The response cache: keys stable across dict ordering, hits and misses, bypass, SQLite persistence, streams."""
+"""The response cache: keys stable across dict ordering, hits, misses, bypass, SQLite persistence, streams."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_key_changes_with_every_part_of_the_request():
     assert request_key("m", [{"role": "user", "content": "hi!"}]) != base
     assert request_key("m", MESSAGES, options={"temperature": 0}) != base
     assert request_key("m", MESSAGES, format="json") != base
-    tool = {"type": "function", "function": {"name": "f", "description": "", "parameters": {"type": "object"}}}
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
     assert request_key("m", MESSAGES, tools=[tool]) != base
 
 

@@ -12,8 +12,8 @@ from ragforge.llm import RetryPolicy
 
 
 def test_embedder_protocol_and_vectors(stub):
-    emb = OllamaEmbedder("nomic-embed-text", host=stub.host, batch_size=2, document_prefix="search_document: ",
-                         query_prefix="search_query: ")
+    emb = OllamaEmbedder("nomic-embed-text", host=stub.host, batch_size=2,
+                         document_prefix="search_document: ", query_prefix="search_query: ")
     assert isinstance(emb, Embedder) and emb.model_id == "ollama:nomic-embed-text"
     assert emb.dimension == 8 and emb.max_tokens == 2048
     docs = emb.embed_documents(["alpha", "beta beta", "gamma gamma gamma"])

@@ -31,13 +31,15 @@ def _free_port() -> int:
 
 def test_chat_sends_ollamas_request_shape_and_parses_the_reply(stub):
     stub.script_chat("Paris is the capital.")
-    llm = OllamaChat("llama3.2", host=stub.host, keep_alive="10m", options={"temperature": 0, "seed": 7, "num_ctx": 4096})
-    result = llm.chat([{"role": "system", "content": "Be brief."}, Message(role="user", content="Capital of France?")],
-                      options={"temperature": 0.2})
+    options = {"temperature": 0, "seed": 7, "num_ctx": 4096}
+    llm = OllamaChat("llama3.2", host=stub.host, keep_alive="10m", options=options)
+    system = {"role": "system", "content": "Be brief."}
+    messages = [system, Message(role="user", content="Capital of France?")]
+    result = llm.chat(messages, options={"temperature": 0.2})
     body = stub.bodies()[-1]
     assert body == {
         "model": "llama3.2",
-        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"}],
+        "messages": [system, {"role": "user", "content": "Capital of France?"}],
         "stream": False,
         "options": {"temperature": 0.2, "seed": 7, "num_ctx": 4096},
         "keep_alive": "10m",
@@ -155,7 +157,8 @@ def test_malformed_stream(stub):
         list(OllamaChat("llama3.2", host=stub.host, retry=NO_RETRY).stream("hi"))
 
 
-@pytest.mark.parametrize("fault, error", [(429, LLMRateLimitError), (500, LLMServerError), ("drop", LLMConnectionError)])
+@pytest.mark.parametrize("fault, error",
+                         [(429, LLMRateLimitError), (500, LLMServerError), ("drop", LLMConnectionError)])
 def test_each_transient_fault_maps_to_a_retryable_error(stub, fault, error):
     stub.fail_next(fault)
     with pytest.raises(error) as info:
@@ -167,7 +170,8 @@ def test_default_chain_retries_transient_faults_then_answers(stub, clock):
     stub.fail_next(500)
     stub.fail_next("drop")
     stub.fail_next(429)
-    result = OllamaChat("llama3.2", host=stub.host, retry=RetryPolicy(max_attempts=4, jitter=0), retry_clock=clock).chat("hi")
+    policy = RetryPolicy(max_attempts=4, jitter=0)
+    result = OllamaChat("llama3.2", host=stub.host, retry=policy, retry_clock=clock).chat("hi")
     assert result.text == "echo: hi" and result.retries == 3
     assert clock.sleeps == [0.5, 1.0, 2.0]
 
@@ -179,3 +183,11 @@ def test_invalid_settings_are_config_errors():
         OllamaChat("llama3.2", timeout=0)
     with pytest.raises(ConfigError):
         OllamaChat("llama3.2", host="ftp://x")
+
+
+def test_close_releases_connections_and_reopens_on_demand(stub):
+    with OllamaChat("llama3.2", host=stub.host, cache=None, fallbacks=["qwen2.5:0.5b"]) as llm:
+        llm.chat("one")
+        assert llm.backend._client is not None
+    assert llm.backend._client is None
+    assert llm.chat("two").text == "echo: two"

@@ -1,4 +1,4 @@
-"""Retry (counts, backoff timing on a fake clock, deadline, no retry on 4xx), fallback order and reasons, traces."""
+"""Retry (counts, backoff on a fake clock, deadline, no retry on 4xx), fallback order and reasons, traces."""
 
 from __future__ import annotations
 
@@ -98,8 +98,10 @@ def test_fallback_does_not_run_when_the_primary_answers():
 
 
 def test_when_every_model_fails_all_reasons_are_raised():
-    models = [ScriptedChatModel([LLMServerError("500")], model="a"), ScriptedChatModel([LLMTimeoutError("t")], model="b")]
-    with pytest.raises(LLMTimeoutError, match=r"every model failed: a: LLMServerError: 500; b: LLMTimeoutError: t"):
+    models = [ScriptedChatModel([LLMServerError("500")], model="a"),
+              ScriptedChatModel([LLMTimeoutError("t")], model="b")]
+    expected = r"every model failed: a: LLMServerError: 500; b: LLMTimeoutError: t"
+    with pytest.raises(LLMTimeoutError, match=expected):
         FallbackChat(models).chat("hi")
 
 

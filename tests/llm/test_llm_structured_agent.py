@@ -32,7 +32,8 @@ def test_structured_sends_the_schema_and_validates():
 
 
 def test_structured_repairs_after_one_invalid_reply():
-    llm = ScriptedChatModel(['{"name": "Oslo", "population": "lots"}', '{"name": "Oslo", "population": 709000}'])
+    llm = ScriptedChatModel(['{"name": "Oslo", "population": "lots"}',
+                             '{"name": "Oslo", "population": 709000}'])
     assert structured(llm, "Largest city?", City, retries=2).population == 709000
     repair = llm.calls[1].messages
     assert repair[-2].role == "assistant" and repair[-2].content == '{"name": "Oslo", "population": "lots"}'
@@ -74,8 +75,8 @@ def test_agent_runs_a_multi_step_tool_loop_to_a_typed_answer():
         ScriptedChatModel.tool_call("multiply", a=5, b=4),
         ScriptedChatModel.tool_call("final_result", value=20, explanation="(2+3)*4"),
     ])
-    result = Agent(llm, system_prompt="Use tools for arithmetic.", tools=[add, multiply], output_type=Total).run(
-        "What is (2+3)*4?")
+    agent = Agent(llm, system_prompt="Use tools for arithmetic.", tools=[add, multiply], output_type=Total)
+    result = agent.run("What is (2+3)*4?")
     assert result.output == Total(value=20, explanation="(2+3)*4")
     assert result.steps == 3 and [c.name for c in result.tool_calls] == ["add", "multiply", "final_result"]
     second = llm.calls[1].messages
@@ -131,12 +132,14 @@ def test_planner_plans_and_executor_executes():
     assert result.plan == "1. add 2 and 3\n2. answer" and result.output == "5" and result.steps == 3
     assert "add (Add two integers.)" in planner.calls[0].prompt and planner.calls[0].tools == []
     system = executor.calls[0].messages[0]
-    assert system.role == "system" and system.content.startswith("Be exact.") and "1. add 2 and 3" in system.content
+    assert system.role == "system" and system.content.startswith("Be exact.")
+    assert "1. add 2 and 3" in system.content
 
 
 def test_agent_over_ollama_stub(stub):
     stub.script_chat({"tool_calls": [{"name": "add", "arguments": {"a": 20, "b": 22}}]},
-                     {"tool_calls": [{"name": "final_result", "arguments": {"value": 42, "explanation": "sum"}}]})
+                     {"tool_calls": [{"name": "final_result",
+                                      "arguments": {"value": 42, "explanation": "sum"}}]})
     result = Agent(OllamaChat("llama3.2", host=stub.host), tools=[add], output_type=Total).run("20+22?")
     assert result.output.value == 42
     second = stub.bodies()[1]["messages"]
@@ -163,4 +166,5 @@ def test_invalid_final_result_is_sent_back_for_correction():
     result = Agent(llm, output_type=Total).run("count")
     assert result.output == Total(value=3, explanation="counted") and result.steps == 2
     error = llm.calls[1].messages[-1]
-    assert error.tool_name == "final_result" and "- value:" in error.content and "- explanation:" in error.content
+    assert error.tool_name == "final_result"
+    assert "- value:" in error.content and "- explanation:" in error.content

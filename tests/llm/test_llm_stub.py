@@ -20,8 +20,8 @@ def test_generate_streaming_and_not(stub):
 
 def test_tool_calls_stream_in_ollamas_shape(stub):
     stub.script_chat({"content": "", "tool_calls": [{"name": "f", "arguments": {"x": 1}}]})
-    chunks = list(ollama.Client(host=stub.host).chat(model="llama3.2", messages=[{"role": "user", "content": "go"}],
-                                                     stream=True))
+    client = ollama.Client(host=stub.host)
+    chunks = list(client.chat(model="llama3.2", messages=[{"role": "user", "content": "go"}], stream=True))
     calls = [c for chunk in chunks for c in (chunk.message.tool_calls or [])]
     assert [(c.function.name, dict(c.function.arguments)) for c in calls] == [("f", {"x": 1})]
     assert chunks[-1].done
@@ -59,8 +59,9 @@ def test_status_faults_carry_ollamas_error_body(stub, kind, status):
 
 def test_fault_for_one_path_only(stub):
     stub.fail_next(500, path="/api/embed")
-    assert httpx.post(f"{stub.host}/api/embed", json={"model": "nomic-embed-text", "input": "x"}).status_code == 500
-    assert httpx.post(f"{stub.host}/api/embed", json={"model": "nomic-embed-text", "input": "x"}).status_code == 200
+    body = {"model": "nomic-embed-text", "input": "x"}
+    assert httpx.post(f"{stub.host}/api/embed", json=body).status_code == 500
+    assert httpx.post(f"{stub.host}/api/embed", json=body).status_code == 200
 
 
 def test_drop_and_malformed(stub):

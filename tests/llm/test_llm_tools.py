@@ -112,7 +112,8 @@ def test_allow_list_refuses_tools_not_given():
 
 
 def test_results_are_rendered_as_text():
-    message, value, ok = ToolBox([plan]).run(ToolCall(name="plan", arguments={"route": {"name": "r", "stops": []}}))
+    call = ToolCall(name="plan", arguments={"route": {"name": "r", "stops": []}})
+    message, value, ok = ToolBox([plan]).run(call)
     assert ok and value == {"stops": 0, "priority": None}
     assert message.content == '{"stops": 0, "priority": null}'
 

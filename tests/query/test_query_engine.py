@@ -189,3 +189,37 @@ def test_config_is_validated() -> None:
 def test_empty_question_is_an_error(index) -> None:
     with pytest.raises(QueryError, match="empty"):
         QueryEngine(index, llm=ScriptedChatModel([])).query("  ")
+
+
+def test_llm_grader_on_the_small_model_can_force_a_rewrite(index) -> None:
+    good = json_reply("It opened in 1889 [{tower.md}].", ("tower.md", "opened in 1889"))
+    llm = ScriptedChatModel([good, good])
+    small = ScriptedChatModel([json.dumps({"supported": False, "reason": "no"}), "Eiffel Tower 1889",
+                               json.dumps({"supported": True})])
+    config = QueryConfig(llm_grader=True)
+    answer = QueryEngine(index, llm=llm, small_llm=small, config=config).query(Q)
+    assert [e["supported"] for e in events(answer, "grade")] == [False, True]
+    assert [e["verdict"] for e in events(answer, "check")] == ["weak", "ok"]
+    assert not answer.refused and llm.remaining == 0 and small.remaining == 0
+    assert "Does the context support the answer?" in small.calls[0].prompt
+
+
+def test_where_filter_reaches_retrieval(index) -> None:
+    llm = ScriptedChatModel([json_reply("Bananas are yellow [{fruit.txt}].")])
+    answer = QueryEngine(index, llm=llm).query("What colour are bananas?", where={"path": "fruit*"})
+    assert {h.chunk.source for h in answer.hits} == {"fruit.txt"}
+
+
+def test_cross_encoder_reranker_is_configured_lazily(index) -> None:
+    engine = QueryEngine(index, llm=ScriptedChatModel([]),
+                         config=QueryConfig(rerank="cross_encoder", cross_encoder="some/cross-encoder"))
+    assert type(engine.reranker).__name__ == "CrossEncoderReranker"
+    assert engine.reranker.model == "some/cross-encoder"  # nothing loaded until the first query
+
+
+def test_citations_given_only_in_the_structured_list_get_markers(index) -> None:
+    llm = ScriptedChatModel([lambda m: json.dumps({"answer": "1889", "citations": [
+        {"n": block(m, "tower.md"), "quote": "opened in 1889"}]})])
+    answer = QueryEngine(index, llm=llm).query(Q)
+    assert re.fullmatch(r"1889 \[\d\]", answer.text) and answer.citations[0].verified
+    assert events(answer, "synthesise")[0]["markers_added"]

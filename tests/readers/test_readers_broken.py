@@ -20,7 +20,8 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def pdf_writer():
-    spec = importlib.util.spec_from_file_location("make_sample_pdfs", ROOT / "scripts" / "make_sample_pdfs.py")
+    script = ROOT / "scripts" / "make_sample_pdfs.py"
+    spec = importlib.util.spec_from_file_location("make_sample_pdfs", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -98,7 +99,8 @@ def test_pdf_page_that_fails_is_skipped_with_a_warning(tmp_path, caplog):
     from pypdf.generic import NameObject, StreamObject
 
     writer = pdf_writer()
-    plain = writer.build_pdf("Pages", [writer.page_stream(f"Page {n}", [f"Text of page {n}."]) for n in (1, 2, 3)])
+    streams = [writer.page_stream(f"Page {n}", [f"Text of page {n}."]) for n in (1, 2, 3)]
+    plain = writer.build_pdf("Pages", streams)
     pdf = PdfWriter(clone_from=PdfReader(io.BytesIO(plain)))
     bad = StreamObject()
     bad.set_data(b"xx")

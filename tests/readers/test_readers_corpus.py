@@ -48,7 +48,8 @@ def test_sample_pdfs_match_their_generator(tmp_path):
     spec.loader.exec_module(module)
     for relative, (title, pages) in module.DOCUMENTS.items():
         fresh = module.write_pdf(tmp_path / relative, title, pages)
-        assert fresh.read_bytes() == (SAMPLE / relative).read_bytes(), f"rerun scripts/make_sample_pdfs.py ({relative})"
+        stale = f"{relative} differs from its generator: rerun scripts/make_sample_pdfs.py"
+        assert fresh.read_bytes() == (SAMPLE / relative).read_bytes(), stale
 
 
 def test_gold_questions(docs):

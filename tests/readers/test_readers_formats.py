@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def pdf_writer():
-    spec = importlib.util.spec_from_file_location("make_sample_pdfs", ROOT / "scripts" / "make_sample_pdfs.py")
+    script = ROOT / "scripts" / "make_sample_pdfs.py"
+    spec = importlib.util.spec_from_file_location("make_sample_pdfs", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -238,3 +239,48 @@ def test_markdown_setext_headings_and_front_matter(tmp_path):
     assert doc.title == "Project Name"
     assert [s.heading_path for s in doc.sections] == [(), ("Project Name",), ("Project Name", "Usage")]
     assert doc.text[doc.sections[1].start:].startswith("Project Name\n===")
+
+
+def test_bare_headings_open_the_next_deeper_section(tmp_path):
+    path = tmp_path / "nest.md"
+    path.write_text("# Top\n\n## Mid\n### Leaf\ntext\n## Empty\n## Other\nmore\n")
+    doc = read_file(path, "nest.md")
+    assert_sections_cover(doc)
+    assert [(s.heading_path, doc.text[s.start:s.end]) for s in doc.sections] == [
+        (("Top", "Mid", "Leaf"), "# Top\n\n## Mid\n### Leaf\ntext\n"),
+        (("Top", "Empty"), "## Empty\n"),  # not followed by a deeper heading: kept as it is
+        (("Top", "Other"), "## Other\nmore\n"),
+    ]
+
+
+def test_html_unclosed_head_and_svg_title(tmp_path):
+    path = tmp_path / "odd.html"
+    path.write_text("<html><head><title>Real title</title><meta charset=utf-8>"
+                    "<body><svg><title>icon</title><text>SVG TEXT</text></svg><p>Body text &amp; more</p>")
+    doc = read_file(path, "odd.html")
+    assert doc.title == "Real title"
+    assert doc.text == "Body text & more"
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom(tmp_path, codec):
+    path = tmp_path / "wide.txt"
+    path.write_bytes("Plain ASCII mostly, with ümlauts.\n".encode(codec))
+    doc = read_file(path, "wide.txt")
+    assert doc.text == "Plain ASCII mostly, with ümlauts.\n" and doc.metadata["encoding"] == codec
+
+
+def test_mostly_utf8_with_one_bad_byte_stays_utf8():
+    good = ("Grüße aus Köln. " * 100).encode("utf-8")
+    text, meta = decode_text(good + b"\xff" + good, "mixed.txt")
+    assert text.count("Grüße") == 200 and "\ufffd" in text
+    assert meta["encoding"] == "utf-8" and "1 bad bytes replaced" in meta["encoding_note"]
+
+
+def test_html_meta_charset_is_honoured_when_not_utf8(tmp_path):
+    path = tmp_path / "ru.html"
+    html = ('<html><head><meta charset="koi8-r"><title>Привет</title></head>'
+            '<body><p>Мир</p></body></html>')
+    path.write_bytes(html.encode("koi8-r"))
+    doc = read_file(path, "ru.html")
+    assert doc.title == "Привет" and doc.text == "Мир" and doc.metadata["encoding"] == "koi8-r"

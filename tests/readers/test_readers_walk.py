@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,23 @@ def test_walk_is_deterministic(tmp_path):
 ])
 def test_glob_match(pattern, path, expected):
     assert glob_match(pattern, path) is expected
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can list any folder")
+def test_unreadable_folder_is_reported(tmp_path):
+    make_tree(tmp_path, {"ok.md": "# ok\n", "locked/secret.md": "# s\n"})
+    (tmp_path / "locked").chmod(0)
+    try:
+        result = walk(tmp_path, WalkConfig())
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert sources(result) == ["ok.md"]
+    assert [(s.source, s.reason) for s in result.skipped] == [("locked", "unreadable")]
+
+
+def test_self_referencing_file_symlink(tmp_path):
+    make_tree(tmp_path, {"ok.md": "# ok\n"})
+    (tmp_path / "loop.md").symlink_to(tmp_path / "loop.md")
+    result = walk(tmp_path, WalkConfig())
+    assert sources(result) == ["ok.md"]
+    assert [(s.source, s.reason) for s in result.skipped] == [("loop.md", "symlink_loop")]

@@ -8,7 +8,8 @@ from ragforge.types import Chunk, Hit
 
 
 def _hit(source: str, score: float, n: int) -> Hit:
-    return Hit(chunk=Chunk(id=f"{source}-{n}", source=source, text="t", start=0, end=1, ordinal=n), score=score)
+    chunk = Chunk(id=f"{source}-{n}", source=source, text="t", start=0, end=1, ordinal=n)
+    return Hit(chunk=chunk, score=score)
 
 
 HITS = [_hit("a", 0.9, 0), _hit("b", 0.8, 0), _hit("b", 0.7, 1), _hit("b", 0.6, 2), _hit("a", 0.1, 1),

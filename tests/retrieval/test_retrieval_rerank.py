@@ -46,7 +46,8 @@ def test_cross_encoder_reranks_by_its_own_scores(tiny_cross_encoder: Path):
     texts = ["the cat sat on the mat", "a bird flew over the house", "how do i rotate keys",
              "the dog sat", "mat mat mat"]
     query = "how do i rotate the keys"
-    expected = [float(s) for s in CrossEncoder(str(tiny_cross_encoder)).predict([(query, t) for t in texts[:4]])]
+    pairs = [(query, t) for t in texts[:4]]
+    expected = [float(s) for s in CrossEncoder(str(tiny_cross_encoder)).predict(pairs)]
     reranker = CrossEncoderReranker(str(tiny_cross_encoder))
     assert isinstance(reranker, Reranker)
     out = reranker.rerank(query, _hits(texts), top_n=4)

@@ -68,7 +68,8 @@ def _sources(store: Store, word: str) -> set[str]:
 @pytest.mark.parametrize(("point", "expected"), [
     ("after_vector_write", "A"), ("before_commit", "A"), ("after_commit_before_cleanup", "B"),
 ])
-def test_crash_at_each_point_of_the_commit_protocol(make_store, tmp_path, consistent, point, expected) -> None:
+def test_crash_at_each_point_of_the_commit_protocol(make_store, tmp_path, consistent, point,
+                                                    expected) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     _state(folder, "A")

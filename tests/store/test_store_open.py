@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from ragforge.embedding.hashing import HashingEmbedder
-from ragforge.errors import IndexCorruptError, IndexNotFoundError, IndexVersionError, ModelMismatchError, StoreError
+from ragforge.errors import (IndexCorruptError, IndexNotFoundError, IndexVersionError, ModelMismatchError,
+                             StoreError)
 from ragforge.retrieval.index import Index, build_index
 from ragforge.store import FORMAT_VERSION, Store
 from ragforge.types import Document

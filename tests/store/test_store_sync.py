@@ -71,7 +71,7 @@ def test_touched_file_with_same_content_is_unchanged(make_store, folder) -> None
 def test_modified_file_reuses_cached_embeddings(make_store, folder, consistent, counting) -> None:
     store = make_store()
     store.sync_folder(folder)
-    (folder / "alpha.md").write_text("# Alpha\n\n" + PARAGRAPHS[0] + "\n\nPeppers like heat and little water.\n")
+    (folder / "alpha.md").write_text(f"# Alpha\n\n{PARAGRAPHS[0]}\n\nPeppers like heat and little water.\n")
     counting.texts.clear()
     report = store.sync_folder(folder)
     assert (report.changed, report.unchanged) == (1, 2)
@@ -115,7 +115,8 @@ def test_walk_filters_and_search_filters(make_store, folder) -> None:
     report = store.sync_folder(folder, WalkConfig(exclude=("sub",)))
     assert report.added == 2
     store.sync_folder(folder)
-    assert {c.source for c, _ in store.lexical_search("quartz lighthouse", 10, {"path": "sub/*"})} == {"sub/gamma.txt"}
+    in_sub = store.lexical_search("quartz lighthouse", 10, {"path": "sub/*"})
+    assert {c.source for c, _ in in_sub} == {"sub/gamma.txt"}
     assert {c.file_type for c, _ in store.lexical_search("quartz lighthouse espresso", 10,
                                                           {"file_type": "markdown"})} == {"markdown"}
 
