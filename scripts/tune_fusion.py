@@ -20,9 +20,9 @@ from pathlib import Path
 
 from ragforge.eval import metrics as M
 from ragforge.eval.loaders import load_dataset
-from ragforge.retrieval.documents import document_scores, rank_documents
+from ragforge.retrieval.documents import rank_documents
+from ragforge.retrieval.fusion import reciprocal_rank_fusion, weighted_fusion
 from ragforge.retrieval.index import Index
-from ragforge.retrieval.search import SearchOptions, fuse_hits
 
 GRID = {
     "fusion": ["rrf", "weighted"],
@@ -69,33 +69,44 @@ def main(argv: list[str] | None = None) -> int:
                  for q in qids}
         lexical = {q: index.store.lexical_search(data.queries[q].text, 200, None) for q in qids}
         print(f"candidates fetched in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    source = {c.id: c.source for lists in (dense, lexical) for q in qids for c, _ in lists[q]}
+    ids = {name: {q: [(c.id, float(sc)) for c, sc in lists[q]] for q in qids}
+           for name, lists in (("dense", dense), ("lexical", lexical))}
     rows = []
     for s in _settings():
-        opts = SearchOptions(fusion=s["fusion"], rrf_k=s.get("rrf_k", 60), dense_weight=s["dense_weight"],
-                             normalisation=s.get("normalisation", "minmax"))
+        w = s["dense_weight"]
         method, top = ("max", 1) if s["doc"] == "max" else ("sum_top", int(s["doc"][-1]))
         run = {}
         for q in qids:
-            hits = fuse_hits(dense[q][: s["depth"]], lexical[q][: s["depth"]], opts)
-            run[q] = dict(rank_documents(document_scores(hits, method=method, top=top), 100))
+            lists = [ids["dense"][q][: s["depth"]], ids["lexical"][q][: s["depth"]]]
+            if s["fusion"] == "rrf":
+                fused = reciprocal_rank_fusion(lists, k=s["rrf_k"], weights=[2 * w, 2 * (1 - w)])
+            else:
+                fused = weighted_fusion(lists, weights=[w, 1 - w], normalisation=s["normalisation"])
+            run[q] = _doc_run(fused, source, method, top)
         rows.append((_score(qrels, run), s))
-    for name, results in (("dense", dense), ("lexical", lexical)):
-        run = {q: dict(rank_documents(document_scores(
-            [_hit(c, sc) for c, sc in results[q]]), 100)) for q in qids}
+    for name in ("dense", "lexical"):
+        run = {q: _doc_run(ids[name][q], source, "max", 1) for q in qids}
         print(f"{name:8s} " + "  ".join(f"{k} {v:.4f}" for k, v in _score(qrels, run).items()))
     rows.sort(key=lambda r: -r[0]["nDCG@10"])
     untuned = dict(fusion="rrf", depth=100, dense_weight=0.5, doc="max", rrf_k=60)
     default = next(r for r in rows if r[1] == untuned)
     print("default  " + "  ".join(f"{k} {v:.4f}" for k, v in default[0].items()) + f"  {default[1]}")
-    for scores, s in rows[: args.top]:
+    best_rrf = [r for r in rows if r[1]["fusion"] == "rrf"][:5]
+    for scores, s in rows[: args.top] + [(None, None)] + best_rrf:
+        if scores is None:
+            print("best RRF settings:")
+            continue
         print("         " + "  ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f"  {s}")
     return 0
 
 
-def _hit(chunk, score):  # type: ignore[no-untyped-def]
-    from ragforge.types import Hit
-
-    return Hit(chunk=chunk, score=float(score))
+def _doc_run(fused: list[tuple[str, float]], source: dict[str, str], method: str, top: int) -> dict[str, float]:
+    per_doc: dict[str, list[float]] = {}
+    for cid, score in fused:
+        per_doc.setdefault(source[cid], []).append(score)
+    scores = {d: (max(v) if method == "max" else sum(sorted(v, reverse=True)[:top])) for d, v in per_doc.items()}
+    return dict(rank_documents(scores, 100))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ragforge.retrieval.search import SearchOptions
+
 
 class QueryConfig(BaseModel):
     """Settings of :class:`~ragforge.query.QueryEngine` (``extra="forbid"``: a typo is an error).
@@ -13,6 +15,12 @@ class QueryConfig(BaseModel):
     Model roles: ``answer_model`` writes the answer; ``small_model`` routes, rewrites queries, grades
     grounding and (with ``rerank="llm"``) reranks. Both are Ollama model names used when the engine builds
     its own chat models; chat-model objects passed to the engine take precedence.
+
+    Grounding: each answer sentence is *supported* when ``min_overlap`` of its content words occur in the
+    chunks it cites; the attempt's score is the supported share. Below ``weak_below`` (or a refusal) the
+    query is rewritten and retrieval runs again, at most ``max_rewrites`` times; the best attempt is kept,
+    and if its score is at or below ``refuse_below`` the engine refuses. With ``llm_grader`` the small
+    model also judges each attempt, and a "not supported" verdict scores it 0.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -25,6 +33,7 @@ class QueryConfig(BaseModel):
     k: int = Field(default=5, ge=1, le=100)  # passages in the prompt
     candidates: int = Field(default=20, ge=1, le=1000)  # retrieved before reranking
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    search: SearchOptions = SearchOptions()  # fusion and candidate depths (the retrieval layer's defaults)
     rerank: Literal["none", "llm", "cross_encoder"] = "none"
     cross_encoder: str | None = None  # model name or path when rerank="cross_encoder"
     max_context_chars: int | None = Field(default=2000, gt=0)  # per passage in the prompt

@@ -129,7 +129,7 @@ class QueryEngine:
         result = self.graph.run({"question": question.strip()}, deps=deps, step_limit=self.config.step_limit,
                                 on_event=on_event)
         if isinstance(result.error, NodeError):
-            raise _unwrap(result.error) from result.error.__cause__
+            raise _unwrap(result.error)  # keeps the original's own cause and traceback
         result.raise_for_error()
         return result
 
@@ -172,15 +172,17 @@ class QueryEngine:
 
 
 def ask(index: Any, question: str, llm_model: str = "llama3.2", *, host: str | None = None, k: int = 5,
-        config: QueryConfig | None = None, **engine_kwargs: Any) -> Answer:
-    """One question, one Answer: open the index (a path or an Index), ask ``llm_model`` on Ollama.
+        small_model: str | None = None, config: QueryConfig | None = None, **engine_kwargs: Any) -> Answer:
+    """One question, one Answer: open the index (a path or an Index), ask ``llm_model`` on Ollama
+    (``small_model`` routes/rewrites/grades when given; ``config`` overrides all of these settings).
 
     When Ollama is not running or the model is not pulled, the LLMError says what to run
     (``ollama serve`` / ``ollama pull NAME``).
     """
     from ragforge.retrieval.index import Index
 
-    config = config or QueryConfig(answer_model=llm_model, host=host, k=k, candidates=max(20, k))
+    config = config or QueryConfig(answer_model=llm_model, small_model=small_model, host=host, k=k,
+                                   candidates=max(20, k))
     if isinstance(index, (str, Path)):
         with Index.open(Path(index)) as opened, QueryEngine(opened, config=config, **engine_kwargs) as engine:
             return engine.query(question)

@@ -9,6 +9,7 @@ it decided through ``ctx.emit`` so the trace tells the story of a run.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -80,7 +81,8 @@ def retrieve(state: QueryState, ctx: Any) -> dict[str, Any]:
     """Hybrid (or the configured mode) search for the current query: ``candidates`` hits."""
     deps = _deps(ctx)
     query = state.query or state.question
-    hits = deps.index.search(query, k=deps.config.candidates, where=deps.where, mode=deps.config.mode)
+    hits = deps.index.search(query, k=deps.config.candidates, where=deps.where, mode=deps.config.mode,
+                             options=deps.config.search)
     ctx.emit({"type": "retrieve", "query": query, "hits": len(hits),
               "top": [[h.chunk.citation_label(), round(h.score, 4)] for h in hits[:5]]})
     return {"retrieved": hits}
@@ -194,8 +196,8 @@ def check(state: QueryState, ctx: Any) -> dict[str, Any]:
         if deps.config.llm_grader and resolved.citations:
             graded = _grade(state, deps, resolved.text)
             ctx.emit({"type": "grade", "supported": graded})
-            if graded is False:
-                verdict = "weak"
+            if graded is False:  # the grader overrules the lexical check: this attempt counts as unsupported
+                verdict, score = "weak", 0.0
     ctx.emit({"type": "check", "verdict": verdict, "grounding": score})
     attempt = Attempt(query=query, context=state.context, draft=state.draft, quotes=state.quotes,
                       grounding=score, verdict=verdict)
@@ -208,13 +210,19 @@ def after_check(state: QueryState, ctx: Any) -> str:
     return "rewrite" if retry and state.rewrites < deps.max_rewrites else "finish"
 
 
+def clean_query(text: str) -> str:
+    """The first line of a model's reply, without quotes or a leading "Query:" label."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    first = re.sub(r"^(?:search |better |new )?query\s*:\s*", "", lines[0], flags=re.I) if lines else ""
+    return first.strip().strip("\"'`").strip()
+
+
 def rewrite(state: QueryState, ctx: Any) -> dict[str, Any]:
     """Ask the small model for a better search query; the next round retrieves with it."""
     deps = _deps(ctx)
     prompt = prompts.REWRITE_PROMPT.format(question=state.question, query=state.query or state.question)
     text = deps.small_llm.chat([Message(role="user", content=prompt)], options=deps.options).text
-    lines = [line.strip().strip('"').strip() for line in text.strip().splitlines() if line.strip()]
-    query = lines[0] if lines else state.question
+    query = clean_query(text) or state.question
     ctx.emit({"type": "rewrite", "from": state.query or state.question, "to": query})
     return {"query": query, "rewrites": state.rewrites + 1}
 

@@ -26,7 +26,11 @@ MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 
 
 class SearchOptions(BaseModel):
-    """How a search gathers and fuses candidates. Defaults are the measured best on SciFact (no reranker).
+    """How a search gathers and fuses candidates (hybrid mode) and how deep a reranker looks.
+
+    Default fusion: weighted z-score fusion, dense_weight 0.5, 100 candidates from each side. On SciFact
+    (eval/results/scifact_retrieval.md) it scored nDCG@10 0.733 against 0.704 for RRF (k=60), and it sits
+    on a flat plateau: every weight in 0.4-0.6 and depth 50-200 stays within 0.01 of it.
 
     ``dense_weight`` weighs the dense list against the lexical one (lexical gets ``1 - dense_weight``) in
     both fusions; for RRF the weights are doubled so 0.5 means plain, unweighted RRF. ``weight`` is
@@ -37,12 +41,12 @@ class SearchOptions(BaseModel):
 
     dense_depth: int = Field(default=100, ge=1)  # dense candidates fetched in hybrid mode
     lexical_depth: int = Field(default=100, ge=1)  # lexical candidates fetched in hybrid mode
-    fusion: Literal["rrf", "weighted"] = "rrf"
+    fusion: Literal["rrf", "weighted"] = "weighted"
     rrf_k: float = Field(default=60, ge=0)
     dense_weight: float = Field(
         default=0.5, ge=0.0, le=1.0, validation_alias=AliasChoices("dense_weight", "weight")
     )
-    normalisation: Literal["minmax", "zscore"] = "minmax"  # weighted fusion only
+    normalisation: Literal["minmax", "zscore"] = "zscore"  # weighted fusion only
     rerank_depth: int = Field(default=50, ge=1)  # hits re-scored by the reranker
 
 

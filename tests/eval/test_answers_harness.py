@@ -145,17 +145,20 @@ def test_the_loop_over_http_against_the_ollama_stub(tmp_path: Path) -> None:
         return made(messages) if callable(made) else made
 
     with OllamaStub(models=["llama3.2"]) as stub:
-        for _ in range(20):
-            stub.script_chat(reply)
-        first = run_answer_eval(squad_file(tmp_path), llm="llama3.2", host=stub.host, model="hashing:256",
-                                limit=2, out_dir=tmp_path / "a", resamples=200)
-        second = run_answer_eval(squad_file(tmp_path), llm="llama3.2", host=stub.host, model="hashing:256",
-                                 limit=2, baseline=tmp_path / "a", resamples=200)
-    assert first.questions == 2 and first.llm == "llama3.2"
-    assert [q.id for q in first.per_question] == ["q1", "q3"]  # spread evenly over the four
-    assert first.metrics["EM"] == 0.5 and "--limit 2" in (first.command or "")
-    assert {c.metric for c in second.comparisons} >= {"EM", "F1"}
-    assert all(not c.significant for c in second.comparisons)  # same replies, same scores
+        stub.script_chat(*[reply] * 40)
+        full = run_answer_eval(squad_file(tmp_path), llm="llama3.2", host=stub.host, model="hashing:256",
+                               out_dir=tmp_path / "a", resamples=200)
+        part = run_answer_eval(squad_file(tmp_path), llm="llama3.2", host=stub.host, model="hashing:256",
+                               limit=2, baseline=tmp_path / "a", out_dir=tmp_path / "b", resamples=200)
+    # the same four scripted replies (right, wrong citation, refusal, malformed JSON) over HTTP
+    assert full.llm == "llama3.2" and full.metrics["EM"] == pytest.approx(0.75)
+    assert full.metrics["citation_precision"] == pytest.approx(2.5 / 3)
+    assert full.metrics["false_refusal_rate"] == pytest.approx(0.25)
+    assert [q.id for q in part.per_question] == ["q1", "q3"]  # spread evenly over the four
+    assert part.metrics["EM"] == 0.5 and "--limit 2" in (part.command or "")
+    assert {c.metric for c in part.comparisons} >= {"EM", "F1"}
+    assert all(c.difference == 0 and not c.significant for c in part.comparisons)  # same replies, same scores
+    assert "## Paired comparisons" in (tmp_path / "b" / "report.md").read_text()
 
 
 def test_ollama_down_stops_the_run_with_the_fix(tmp_path: Path) -> None:

@@ -67,3 +67,11 @@ def test_sentence_split_keeps_trailing_markers_and_best_sentence() -> None:
     assert split_sentences("A is b. [1] C is d [2].") == ["A is b [1].", "C is d [2]."]
     sentence, share = best_sentence("opened 1889", "It is tall. It opened in 1889. It is iron.")
     assert sentence == "It opened in 1889." and share == 1.0
+
+
+def test_rewritten_query_is_cleaned() -> None:
+    from ragforge.query.nodes import clean_query
+
+    assert clean_query('Query: "eiffel tower opening year"\nThis query uses...') == "eiffel tower opening year"
+    assert clean_query("  better query: `x y`") == "x y"
+    assert clean_query("") == ""

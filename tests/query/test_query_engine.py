@@ -148,7 +148,7 @@ def test_text_answer_format(index) -> None:
 
 def test_min_score_refuses_without_calling_the_model(index) -> None:
     llm = ScriptedChatModel([])
-    config = QueryConfig(min_score=0.5, max_rewrites=0)  # fused RRF scores are far below 0.5
+    config = QueryConfig(min_score=1e9, max_rewrites=0)  # no hit scores that high
     answer = QueryEngine(index, llm=llm, config=config).query(Q)
     assert answer.refused and llm.calls == []
 
@@ -223,3 +223,36 @@ def test_citations_given_only_in_the_structured_list_get_markers(index) -> None:
     answer = QueryEngine(index, llm=llm).query(Q)
     assert re.fullmatch(r"1889 \[\d\]", answer.text) and answer.citations[0].verified
     assert events(answer, "synthesise")[0]["markers_added"]
+
+
+def test_llm_grader_saying_unsupported_every_time_means_refusal(index) -> None:
+    good = json_reply("It opened in 1889 [{tower.md}].", ("tower.md", "opened in 1889"))
+    no = json.dumps({"supported": False})
+    small = ScriptedChatModel([no, "Eiffel Tower 1889", no])
+    answer = QueryEngine(index, llm=ScriptedChatModel([good, good]), small_llm=small,
+                         config=QueryConfig(llm_grader=True)).query(Q)
+    assert answer.refused and [e["grounding"] for e in events(answer, "check")] == [0.0, 0.0]
+
+
+def test_default_graph_mermaid_snapshot() -> None:
+    mermaid = build_default_graph().compile().to_mermaid()
+    edges = [line.strip() for line in mermaid.splitlines() if "-->" in line or "-.->" in line]
+    assert edges == [
+        "__start__ --> route",
+        "route -.-> retrieve", "route -.-> call_tools",
+        "retrieve --> join", "call_tools --> join",
+        "join --> rerank", "rerank --> synthesise", "synthesise --> check",
+        "check -.-> rewrite", "check -.-> finish",
+        "rewrite --> retrieve",
+        "finish --> __end__",
+    ]
+
+
+def test_search_options_reach_the_index(index) -> None:
+    def hits_with(config: QueryConfig) -> list:
+        llm = ScriptedChatModel([json_reply("It opened in 1889 [{tower.md}].")])
+        return QueryEngine(index, llm=llm, config=config).query(Q).hits
+
+    rrf = hits_with(QueryConfig(search={"fusion": "rrf"}))
+    assert all(h.score <= 2 / 61 for h in rrf)  # reciprocal-rank scores
+    assert hits_with(QueryConfig(mode="lexical"))[0].scores.keys() == {"lexical"}

@@ -51,13 +51,27 @@ def test_hybrid_rrf_matches_a_hand_fusion_of_the_two_lists(index: Index):
     query = "zebra on the savanna"
     dense = {h.chunk.id: h.rank for h in index.search(query, k=100, mode="dense")}
     lexical = {h.chunk.id: h.rank for h in index.search(query, k=100, mode="lexical")}
-    hybrid = index.search(query, k=5, mode="hybrid", options=SearchOptions(rrf_k=60))
+    hybrid = index.search(query, k=5, mode="hybrid", options=SearchOptions(fusion="rrf", rrf_k=60))
     for hit in hybrid:
         expected = sum(1 / (60 + ranks[hit.chunk.id]) for ranks in (dense, lexical) if hit.chunk.id in ranks)
         assert hit.scores["fused"] == pytest.approx(expected) and hit.score == hit.scores["fused"]
         assert ("lexical" in hit.scores) == (hit.chunk.id in lexical)
         assert "dense" in hit.scores
     assert {hybrid[0].source, hybrid[1].source} == {"animals/zebra.txt", "animals/lion.txt"}
+
+
+def test_default_hybrid_is_weighted_zscore_fusion(index: Index):
+    from ragforge.retrieval.fusion import normalise
+
+    query = "zebra on the savanna"
+    dense = index.search(query, k=100, mode="dense")
+    lexical = index.search(query, k=100, mode="lexical")
+    zd = dict(zip((h.chunk.id for h in dense), normalise([h.score for h in dense], "zscore")))
+    zl = dict(zip((h.chunk.id for h in lexical), normalise([h.score for h in lexical], "zscore")))
+    top = index.search(query, k=3)
+    for hit in top:
+        expected = 0.5 * zd[hit.chunk.id] + 0.5 * zl.get(hit.chunk.id, min(zl.values()))
+        assert hit.scores["fused"] == pytest.approx(expected)
 
 
 def test_weighted_fusion_all_dense_weight_follows_dense_order(index: Index):
