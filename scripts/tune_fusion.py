@@ -85,13 +85,18 @@ def main(argv: list[str] | None = None) -> int:
                 fused = weighted_fusion(lists, weights=[w, 1 - w], normalisation=s["normalisation"])
             run[q] = _doc_run(fused, source, method, top)
         rows.append((_score(qrels, run), s))
+    first = {c.id for lists in (dense, lexical) for q in qids for c, _ in lists[q] if c.ordinal == 0}
     for name in ("dense", "lexical"):
-        run = {q: _doc_run(ids[name][q], source, "max", 1) for q in qids}
-        print(f"{name:8s} " + "  ".join(f"{k} {v:.4f}" for k, v in _score(qrels, run).items()))
+        for label, method, top, only_first in (("max", "max", 1, False), ("sum_top2", "sum_top", 2, False),
+                                               ("first chunk only", "max", 1, True)):
+            run = {q: _doc_run([(c, s) for c, s in ids[name][q] if not only_first or c in first], source,
+                               method, top) for q in qids}
+            scores = "  ".join(f"{k} {v:.4f}" for k, v in _score(qrels, run).items())
+            print(f"{name:8s} {scores}  (document = {label})")
     rows.sort(key=lambda r: -r[0]["nDCG@10"])
     untuned = dict(fusion="rrf", depth=100, dense_weight=0.5, doc="max", rrf_k=60)
     default = next(r for r in rows if r[1] == untuned)
-    print("default  " + "  ".join(f"{k} {v:.4f}" for k, v in default[0].items()) + f"  {default[1]}")
+    print("untuned  " + "  ".join(f"{k} {v:.4f}" for k, v in default[0].items()) + f"  {default[1]}")
     best_rrf = [r for r in rows if r[1]["fusion"] == "rrf"][:5]
     for scores, s in rows[: args.top] + [(None, None)] + best_rrf:
         if scores is None:
@@ -101,11 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _doc_run(fused: list[tuple[str, float]], source: dict[str, str], method: str, top: int) -> dict[str, float]:
+def _doc_run(fused: list[tuple[str, float]], source: dict[str, str], method: str,
+             top: int) -> dict[str, float]:
     per_doc: dict[str, list[float]] = {}
     for cid, score in fused:
         per_doc.setdefault(source[cid], []).append(score)
-    scores = {d: (max(v) if method == "max" else sum(sorted(v, reverse=True)[:top])) for d, v in per_doc.items()}
+    scores = {d: max(v) if method == "max" else sum(sorted(v, reverse=True)[:top])
+              for d, v in per_doc.items()}
     return dict(rank_documents(scores, 100))
 
 

@@ -143,10 +143,10 @@ def plot_retrieval(result: RetrievalEvalResult, path: Path) -> Path:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     ks = sorted(result.k_values)
-    for mode, r in result.modes.items():
+    for i, (mode, r) in enumerate(result.modes.items()):
         for metric, style in (("nDCG", "-o"), ("Recall", "--s")):
             values = [r.metrics.get(f"{metric}@{k}", float("nan")) for k in ks]
-            left.plot(ks, values, style, label=f"{mode} {metric}", markersize=4)
+            left.plot(ks, values, style, color=f"C{i}", label=f"{mode} {metric}", markersize=4)
     left.set_xscale("log")
     left.set_xlabel("k")
     left.set_ylabel("score")

@@ -51,8 +51,9 @@ def run_retrieval_eval(
 ) -> RetrievalEvalResult:
     """Evaluate each search mode on a BEIR folder or JSONL gold file; write reports when ``out_dir`` is given.
 
-    ``limit`` keeps the first N scored queries (sorted by id). ``chunk_depth`` is how many chunk hits are
-    fetched per query before mapping to documents (default: twice the largest k).
+    ``limit`` keeps the first N scored queries (sorted by id). ``chunk_depth`` is how many chunk hits dense
+    and lexical fetch per query before mapping to documents (default: twice the largest k); hybrid maps its
+    whole fused list. ``settings["index"]`` records what the index really holds (model, chunking, chunks).
     """
     started = time.perf_counter()
     opts = options if isinstance(options, SearchOptions) else SearchOptions(**(options or {}))
@@ -62,7 +63,7 @@ def run_retrieval_eval(
     qids = data.scored_queries[:limit] if limit else data.scored_queries
     depth = chunk_depth or 2 * max(k_values)
     with _open_index(index_dir, model, index_config) as (index, where):
-        documents, index_seconds, sync_summary = _sync(index, data, progress)
+        documents, index_seconds, sync_summary, index_info = _sync(index, data, progress)
         results = {
             mode: _run_mode(index, data, qids, mode, rerank, opts, k_values, depth, doc_scoring, progress,
                             resamples)
@@ -75,12 +76,13 @@ def run_retrieval_eval(
         settings={"model": model, "modes": list(modes), "rerank": _describe(rerank),
                   "options": opts.model_dump(),
                   "doc_scoring": doc_scoring, "chunk_depth": depth, "limit": limit, "index_dir": where,
-                  "index_config": (index_config or IndexConfig(model=model)).model_dump(),
-                  "sync": sync_summary},
+                  "index": index_info, "sync": sync_summary},
         versions=_versions(),
         timings={"load": loaded - started, "index": index_seconds, "total": time.perf_counter() - started},
         modes=results, comparisons=comparisons,
-        command=_command(dataset, split, modes, rerank, out_dir, limit, index_dir, model),
+        command=_command(dataset, split, modes, rerank, out_dir, limit, index_dir, model)
+        if opts == SearchOptions() and doc_scoring == "max" and chunk_depth is None and index_config is None
+        else _python_call(dataset, index_dir, modes, opts, doc_scoring, chunk_depth, out_dir),
     )
     if out_dir is not None:
         result.write(out_dir)
@@ -119,15 +121,19 @@ class _open_index:
             self._tmp.cleanup()
 
 
-def _sync(index: Index, data: RetrievalDataset, progress: Progress | None) -> tuple[int, float, str]:
+def _sync(
+    index: Index, data: RetrievalDataset, progress: Progress | None
+) -> tuple[int, float, str, dict[str, Any]]:
     start = time.perf_counter()
     if data.corpus_file is not None:
         report = index.sync_documents(data.documents(), progress=progress)
     else:
         report = index.sync(data.corpus_folder, exclude=data.exclude, progress=progress)
     info = index.info()
-    documents = getattr(info, "documents", None) or getattr(info, "files", None) or 0
-    return int(documents), time.perf_counter() - start, report.summary()
+    seconds = time.perf_counter() - start
+    described = {"model_id": info.model_id, "dimension": info.dimension, "chunking": info.chunking,
+                 "files": info.files, "chunks": info.chunks}
+    return int(info.files), seconds, report.summary(), described
 
 
 def _search_fn(index: Index, mode: str, chunk_depth: int, max_k: int) -> Callable[..., list]:
@@ -212,3 +218,12 @@ def _command(dataset: Any, split: str, modes: Sequence[str], rerank: Any, out_di
     if out_dir is not None:
         parts += ["--out", str(out_dir)]
     return shlex.join(parts)
+
+
+def _python_call(dataset: Any, index_dir: Any, modes: Sequence[str], opts: SearchOptions, doc_scoring: str,
+                 chunk_depth: int | None, out_dir: Any) -> str:
+    """Settings the CLI cannot express are recorded as the Python call that made the run."""
+    changed = {k: v for k, v in opts.model_dump().items() if v != getattr(SearchOptions(), k)}
+    return (f"run_retrieval_eval({str(dataset)!r}, index_dir={str(index_dir) if index_dir else None!r}, "
+            f"modes={tuple(modes)!r}, options={changed!r}, doc_scoring={doc_scoring!r}, "
+            f"chunk_depth={chunk_depth!r}, out_dir={str(out_dir) if out_dir else None!r})")

@@ -73,3 +73,19 @@ def test_unknown_metric_names_raise(bad):
 def test_k_must_be_positive():
     with pytest.raises(ValueError):
         m.ndcg_at_k(QRELS, RUN, 0)
+
+
+def test_ndcg_agrees_with_scikit_learn_on_tie_free_random_runs():
+    np = pytest.importorskip("numpy")
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(7)
+    docs = [f"d{i}" for i in range(40)]
+    for trial in range(20):
+        grades = {d: int(g) for d, g in zip(docs, rng.integers(0, 3, size=len(docs))) if g > 0}
+        scores = dict(zip(docs, rng.permutation(len(docs)).astype(float)))  # distinct: no ties
+        qrels, run = {"q": grades}, {"q": scores}
+        y_true = np.array([[grades.get(d, 0) for d in docs]])
+        y_score = np.array([[scores[d] for d in docs]])
+        for k in (1, 5, 10):
+            expected = sklearn_metrics.ndcg_score(y_true, y_score, k=k)
+            assert m.ndcg_at_k(qrels, run, k)["q"] == pytest.approx(expected), (trial, k)

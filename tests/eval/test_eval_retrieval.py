@@ -98,3 +98,12 @@ def test_bad_arguments(beir: Path):
         run_retrieval_eval(beir, model="hashing:256", modes=("semantic",))
     with pytest.raises(ConfigError):
         run_retrieval_eval(beir, model="hashing:256", k_values=(0,))
+
+
+def test_settings_the_cli_cannot_express_are_recorded_as_a_python_call(beir: Path):
+    plain = run_retrieval_eval(beir, model="hashing:256", modes=("lexical",), k_values=(10,), resamples=50)
+    assert plain.command is not None and plain.command.startswith("ragforge eval retrieval --dataset")
+    tuned = run_retrieval_eval(beir, model="hashing:256", modes=("lexical",), k_values=(10,), resamples=50,
+                               options={"fusion": "rrf", "rrf_k": 10})
+    assert tuned.command is not None and tuned.command.startswith("run_retrieval_eval(")
+    assert "'rrf_k': 10" in tuned.command and tuned.settings["options"]["rrf_k"] == 10

@@ -66,3 +66,10 @@ def test_absent_items_never_tie_with_a_single_returned_item():
         fused = weighted_fusion([[("a", 1.0), ("b", 0.5)], [("b", 7.0)]], weights=[0.0, 1.0],
                                 normalisation=method)
         assert fused[0][0] == "b" and fused[0][1] > fused[1][1]
+
+
+def test_an_empty_ranking_leaves_the_other_order_intact():
+    for method in ("minmax", "zscore"):
+        fused = weighted_fusion([A, []], weights=[0.5, 0.5], normalisation=method)
+        assert [item for item, _ in fused] == ["x", "y", "z"]
+    assert [item for item, _ in reciprocal_rank_fusion([[], B])] == ["y", "w"]
