@@ -58,13 +58,17 @@ class _Progress:
         self.enabled = enabled
         self._bar: Any = None
         self._done = 0
+        self._total = 0
 
     def __call__(self, done: int, total: int, item: str = "") -> None:
         if not self.enabled or total <= 0:
             return
+        if self._bar is not None and (total != self._total or done < self._done):
+            self.close()  # a new phase (e.g. indexing, then each retrieval mode) starts a new bar
         if self._bar is None:
             self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
             self._bar.__enter__()
+            self._done, self._total = 0, total
         self._bar.update(max(0, done - self._done))
         self._done = done
 
@@ -168,15 +172,17 @@ def info_cmd(index_path: Path | None, as_json: bool) -> None:
 @_index_option
 @click.option("--llm", "llm_model", default="llama3.2", show_default=True, help="Ollama model for the answer.")
 @click.option("--host", default=None, help="Ollama server (default: $OLLAMA_HOST or http://127.0.0.1:11434).")
+@click.option("--small-llm", default=None, help="Smaller Ollama model for routing, rewriting and grading.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to read.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @_friendly_errors
-def ask_cmd(question: str, index_path: Path | None, llm_model: str, host: str | None, k: int,
-            as_json: bool) -> None:
+def ask_cmd(question: str, index_path: Path | None, llm_model: str, host: str | None, small_llm: str | None,
+            k: int, as_json: bool) -> None:
     """Answer QUESTION from the index with a local Ollama model, citing pages."""
     from ragforge.query import ask
 
-    answer = ask(_resolve_index(index_path), question, llm_model=llm_model, host=host, k=k)
+    answer = ask(_resolve_index(index_path), question, llm_model=llm_model, host=host, k=k,
+                 small_model=small_llm)
     if as_json:
         click.echo(json.dumps(answer.model_dump(mode="json", exclude={"trace"}), indent=2, ensure_ascii=False))
         return
@@ -199,7 +205,7 @@ def eval_group() -> None:
 @click.option("--split", default="test", show_default=True, help="qrels split for BEIR folders.")
 @click.option("--mode", "modes", multiple=True, type=click.Choice(MODES),
               help="Modes to compare (repeatable; default: all three).")
-@click.option("--rerank", default=None, metavar="MODEL", help="Also run hybrid + this cross-encoder.")
+@click.option("--rerank", default=None, metavar="MODEL", help="Rerank every mode's top hits with this cross-encoder (name or path).")
 @click.option("--model", default=None, help="Embedding model (default all-MiniLM-L6-v2).")
 @_index_option
 @click.option("--limit", type=int, default=None, help="Only the first N queries.")
@@ -233,20 +239,26 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
 @click.option("--judge", default=None, help="Ollama model that judges faithfulness (optional).")
 @click.option("--model", default=None, help="Embedding model (default all-MiniLM-L6-v2).")
 @_index_option
-@click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@click.option("--limit", type=int, default=None,
+              help="Only N questions, spread evenly over the set (keeps answerable/unanswerable mixes).")
+@click.option("--small-llm", default=None, help="Smaller Ollama model for routing, rewriting and grading.")
+@click.option("--baseline", type=click.Path(exists=True, path_type=Path), default=None,
+              help="An earlier results.json to compare with (paired bootstrap CI and p-value).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Write results.json, report.md and a plot here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @_friendly_errors
 def eval_answers_cmd(dataset: Path, llm_model: str, host: str | None, judge: str | None, model: str | None,
-                     index_path: Path | None, limit: int | None, out_dir: Path | None, quiet: bool) -> None:
+                     index_path: Path | None, limit: int | None, small_llm: str | None, baseline: Path | None,
+                     out_dir: Path | None, quiet: bool) -> None:
     """Exact match, F1, citation precision, refusals and faithfulness of generated answers."""
     from ragforge.eval.answers import run_answer_eval
 
     progress = _Progress("answering", enabled=not quiet)
     try:
         result = run_answer_eval(dataset, llm=llm_model, host=host, judge=judge, index_dir=index_path,
-                                 limit=limit, out_dir=out_dir, progress=progress,
+                                 limit=limit, small_llm=small_llm, baseline=baseline, out_dir=out_dir,
+                                 progress=progress,
                                  **({"model": model} if model else {}))
     finally:
         progress.close()

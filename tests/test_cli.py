@@ -99,3 +99,99 @@ def test_sample_corpus_indexes_without_errors(tmp_path: Path) -> None:
     result = _index(runner, docs, tmp_path / "idx")
     assert result.exit_code == 0, result.output
     assert "skipped 0" in result.output
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cite_block(body: dict, source: str) -> int:
+    import re
+
+    prompt = next(m["content"] for m in body["messages"] if m["role"] == "user" and "Context:" in m["content"])
+    return int(re.search(rf"\[(\d+)\] \({re.escape(source)}", prompt).group(1))
+
+
+def test_ask_answers_with_citations_through_ollama(folder: Path, tmp_path: Path) -> None:
+    from ragforge.testing import OllamaStub
+
+    runner = CliRunner()
+    index = tmp_path / "idx"
+    assert _index(runner, folder, index).exit_code == 0
+
+    def reply(body: dict) -> str:
+        n = _cite_block(body, "alpha.md")
+        return json.dumps({"answer": f"The keeper logged it at midnight [{n}].",
+                           "citations": [{"n": n, "quote": "logged the storm at midnight"}]})
+
+    with OllamaStub(models=["llama3.2"]) as stub:
+        stub.script_chat(reply)
+        result = runner.invoke(main, ["ask", "When did the lighthouse keeper log the storm?", "--index",
+                                      str(index), "--host", stub.host, "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["refused"] is False and "midnight" in answer["text"]
+    assert answer["citations"][0]["source"] == "alpha.md" and answer["citations"][0]["verified"] is True
+
+
+def test_ask_with_ollama_down_says_what_to_start(folder: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    index = tmp_path / "idx"
+    assert _index(runner, folder, index).exit_code == 0
+    result = runner.invoke(main, ["ask", "storm?", "--index", str(index), "--host",
+                                  f"http://127.0.0.1:{_closed_port()}"])
+    assert result.exit_code == 1
+    assert "ollama serve" in result.output and "Traceback" not in result.output
+
+
+def _tiny_beir(root: Path) -> Path:
+    root.mkdir()
+    docs = {"d1": "Aspirin reduces the risk of heart attack.", "d2": "Vitamin C does not cure the common cold.",
+            "d3": "Regular exercise lowers blood pressure."}
+    (root / "corpus.jsonl").write_text("\n".join(json.dumps({"_id": k, "title": "", "text": v})
+                                                 for k, v in docs.items()) + "\n")
+    (root / "queries.jsonl").write_text("\n".join(json.dumps({"_id": q, "text": t}) for q, t in
+                                                  [("q1", "aspirin heart attack"), ("q2", "exercise blood pressure")]))
+    (root / "qrels").mkdir()
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\n")
+    return root
+
+
+def test_eval_retrieval_writes_table_json_and_report(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["eval", "retrieval", "--dataset", str(_tiny_beir(tmp_path / "beir")),
+                                  "--model", "hashing:256", "--index", str(tmp_path / "idx"), "--mode", "lexical",
+                                  "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "nDCG@10" in result.output and "lexical" in result.output
+    data = json.loads((out / "results.json").read_text())
+    assert (out / "report.md").exists()
+    assert "lexical" in json.dumps(data)
+    assert 'nDCG@10": 1.0' in json.dumps(data)  # both queries find their one relevant document first
+
+
+def test_eval_answers_through_the_stub(tmp_path: Path) -> None:
+    from ragforge.testing import OllamaStub
+
+    squad = {"version": "1.1", "data": [{"title": "T", "paragraphs": [{
+        "context": "The Eiffel Tower opened in 1889 in Paris.",
+        "qas": [{"id": "a", "question": "When did the Eiffel Tower open?",
+                 "answers": [{"text": "1889", "answer_start": 27}]}]}]}]}
+    dataset = tmp_path / "dev.json"
+    dataset.write_text(json.dumps(squad))
+    runner = CliRunner()
+    with OllamaStub(models=["llama3.2"]) as stub:
+        stub.script_chat(json.dumps({"answer": "1889 [1]", "citations": [{"n": 1, "quote": "opened in 1889"}]}))
+        result = runner.invoke(main, ["eval", "answers", "--dataset", str(dataset), "--llm", "llama3.2", "--host",
+                                      stub.host, "--model", "hashing:256", "--index", str(tmp_path / "idx"),
+                                      "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert "EM" in result.output
+    assert data["metrics"]["EM"] == 1.0 and data["metrics"]["F1"] == 1.0  # "1889 [1]" -> "1889" after stripping
+    assert data["metrics"]["hit@1"] == 1.0 and data["llm"] == "llama3.2"

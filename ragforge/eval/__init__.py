@@ -14,6 +14,10 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
+    "AnswerEvalResult": "ragforge.eval.answer_report",
+    "compare_results": "ragforge.eval.answer_report",
+    "load_answer_dataset": "ragforge.eval.answer_loaders",
+    "run_answer_eval": "ragforge.eval.answers",
     "Comparison": "ragforge.eval.stats",
     "GoldQuery": "ragforge.eval.loaders",
     "ModeResult": "ragforge.eval.report",
