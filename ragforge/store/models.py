@@ -62,7 +62,7 @@ class SyncReport(BaseModel):
             f"added {self.added}, changed {self.changed}, removed {self.removed}, renamed {self.renamed}, "
             f"unchanged {self.unchanged}, skipped {len(self.skipped)}; chunks +{self.chunks_added} "
             f"-{self.chunks_removed} ({self.chunks_embedded} embedded, {self.chunks_from_cache} from cache) "
-            f"in {self.seconds:.2f} s"
+            f"in {self.seconds:.2f} s ({self.chunks_per_second:.1f} chunks/s)"
         ]
         for item in self.skipped[:20]:
             detail = f" ({item.detail})" if item.detail else ""
