@@ -45,5 +45,8 @@ bench: setup
 	$(PY) scripts/bench_index.py --limit 1000
 	$(PY) scripts/bench_graph.py
 
+lint: dev
+	$(VENV)/bin/ruff check ragforge tests scripts
+
 clean:
 	rm -rf .ragforge-demo .pytest_cache

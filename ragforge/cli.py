@@ -205,7 +205,8 @@ def eval_group() -> None:
 @click.option("--split", default="test", show_default=True, help="qrels split for BEIR folders.")
 @click.option("--mode", "modes", multiple=True, type=click.Choice(MODES),
               help="Modes to compare (repeatable; default: all three).")
-@click.option("--rerank", default=None, metavar="MODEL", help="Rerank every mode's top hits with this cross-encoder (name or path).")
+@click.option("--rerank", default=None, metavar="MODEL",
+              help="Rerank every mode's top hits with this cross-encoder (name or path).")
 @click.option("--model", default=None, help="Embedding model (default all-MiniLM-L6-v2).")
 @_index_option
 @click.option("--limit", type=int, default=None, help="Only the first N queries.")

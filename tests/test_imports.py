@@ -75,7 +75,8 @@ def test_help_does_not_import_heavy_libraries() -> None:
         "from ragforge.cli import main\n"
         "result = CliRunner().invoke(main, ['--help'])\n"
         "assert result.exit_code == 0, result.output\n"
-        "heavy = [m for m in ('torch', 'faiss', 'sentence_transformers', 'transformers', 'numpy') if m in sys.modules]\n"
+        "names = ('torch', 'faiss', 'sentence_transformers', 'transformers', 'numpy')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -83,6 +84,7 @@ def test_help_does_not_import_heavy_libraries() -> None:
 
 
 def test_import_ragforge_is_light() -> None:
-    code = "import sys, ragforge; print(','.join(m for m in ('torch','faiss','sentence_transformers') if m in sys.modules))"
+    code = ("import sys, ragforge\n"
+            "print(','.join(m for m in ('torch', 'faiss', 'sentence_transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -97,13 +97,9 @@ class AnswerEvalResult(BaseModel):
 
     def write(self, out_dir: Path | str) -> dict[str, Path]:
         """Write results.json, report.md and the PNG plot into ``out_dir``; returns their paths."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"json": out / "results.json", "report": out / "report.md", "plot": out / PLOT_NAME}
-        paths["json"].write_text(self.to_json() + "\n", encoding="utf-8")
-        plot_answers(self, paths["plot"])
-        paths["report"].write_text(render_markdown(self, plot=paths["plot"].name), encoding="utf-8")
-        return paths
+        from .common import write_outputs
+
+        return write_outputs(self, out_dir, plot_name=PLOT_NAME, plot=plot_answers, render=render_markdown)
 
 
 def load_result(path: Path | str) -> AnswerEvalResult:

@@ -15,7 +15,6 @@ goes on.
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +30,7 @@ from ..types import Answer
 from . import answer_metrics as M
 from .answer_loaders import AnswerDataset, AnswerExample, load_answer_dataset
 from .answer_report import AnswerEvalResult, QuestionResult, compare_results, load_result
-from .retrieval import _open_index, _versions
+from .common import EvalIndex, command_line, versions
 from .stats import bootstrap_ci
 
 Progress = Callable[[int, int, str], None]
@@ -178,7 +177,7 @@ def run_answer_eval(
     examples = data.select(limit)
     config = config or QueryConfig(answer_model=_name(llm) or "llama3.2", host=host)
     chat, judge_chat = _chat(llm, host), _chat(judge, host)
-    with _open_index(index_dir, model, None) as (index, where):
+    with EvalIndex(index_dir, model, None) as (index, where):
         documents, index_seconds, sync_summary = _sync(index, data, progress)
         asked = time.perf_counter()
         records = []
@@ -195,7 +194,7 @@ def run_answer_eval(
         metrics=metrics, ci=ci, counts=counts, per_question=records, note=note,
         settings={"embedding_model": model, "index_dir": where, "limit": limit, "query": config.model_dump(),
                   "small_llm": _name(small_llm), "sync": sync_summary},
-        versions=_versions(),
+        versions=versions(),
         timings={"index": index_seconds, "answering": time.perf_counter() - asked,
                  "per_question": (time.perf_counter() - asked) / max(1, len(records)),
                  "total": time.perf_counter() - started},
@@ -214,12 +213,4 @@ def _command(dataset: Any, llm: Any, judge: Any, model: str, index_dir: Any, lim
     parts = ["ragforge", "eval", "answers", "--dataset", str(dataset), "--llm", str(_name(llm))]
     if judge is not None:
         parts += ["--judge", str(_name(judge))]
-    if model != DEFAULT_MODEL:
-        parts += ["--model", model]
-    if index_dir is not None:
-        parts += ["--index", str(index_dir)]
-    if limit:
-        parts += ["--limit", str(limit)]
-    if out_dir is not None:
-        parts += ["--out", str(out_dir)]
-    return shlex.join(parts)
+    return command_line(parts, model=model, index_dir=index_dir, limit=limit, out_dir=out_dir)

@@ -8,13 +8,8 @@ reused: syncing unchanged documents costs a hash each, so re-runs only pay for s
 
 from __future__ import annotations
 
-import platform
-import shlex
-import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +19,11 @@ from ..retrieval.documents import DocScoring, document_scores, rank_documents
 from ..retrieval.index import Index
 from ..retrieval.search import MODES, SearchOptions, search_all
 from . import metrics as M
+from .common import EvalIndex, Progress, command_line, versions
 from .loaders import RetrievalDataset, load_dataset
 from .report import HEADLINE, ModeResult, RetrievalEvalResult
 from .stats import bootstrap_ci, compare, percentile
 
-Progress = Callable[[int, int, str], None]
 
 
 def run_retrieval_eval(
@@ -62,7 +57,7 @@ def run_retrieval_eval(
     loaded = time.perf_counter()
     qids = data.scored_queries[:limit] if limit else data.scored_queries
     depth = chunk_depth or 2 * max(k_values)
-    with _open_index(index_dir, model, index_config) as (index, where):
+    with EvalIndex(index_dir, model, index_config) as (index, where):
         documents, index_seconds, sync_summary, index_info = _sync(index, data, progress)
         results = {
             mode: _run_mode(index, data, qids, mode, rerank, opts, k_values, depth, doc_scoring, progress,
@@ -77,7 +72,7 @@ def run_retrieval_eval(
                   "options": opts.model_dump(),
                   "doc_scoring": doc_scoring, "chunk_depth": depth, "limit": limit, "index_dir": where,
                   "index": index_info, "sync": sync_summary},
-        versions=_versions(),
+        versions=versions(),
         timings={"load": loaded - started, "index": index_seconds, "total": time.perf_counter() - started},
         modes=results, comparisons=comparisons,
         command=_command(dataset, split, modes, rerank, out_dir, limit, index_dir, model)
@@ -99,26 +94,6 @@ def _check_args(modes: Sequence[str], k_values: Sequence[int], limit: int | None
         raise ConfigError("k_values must be positive integers")
     if limit is not None and limit < 1:
         raise ConfigError("limit must be >= 1")
-
-
-class _open_index:
-    """Open (creating if needed) the given index dir, or a temporary one removed afterwards."""
-
-    def __init__(self, index_dir: Path | str | None, model: str, config: IndexConfig | None) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="ragforge-eval-") if index_dir is None else None
-        self.path = Path(self._tmp.name) / "index" if self._tmp else Path(index_dir)  # type: ignore[arg-type]
-        self.model, self.config = model, config or IndexConfig(model=model)
-        self.index: Index | None = None
-
-    def __enter__(self) -> tuple[Index, str | None]:
-        self.index = Index.open(self.path, model=self.model, create=True, config=self.config)
-        return self.index, None if self._tmp else str(self.path)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.index is not None:
-            self.index.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
 
 
 def _sync(
@@ -192,16 +167,6 @@ def _describe(rerank: Any) -> str | None:
     return getattr(rerank, "model", None) or type(rerank).__name__
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
-    for dist in ("ragforge", "numpy", "faiss-cpu", "sentence-transformers", "torch", "transformers"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
 def _command(dataset: Any, split: str, modes: Sequence[str], rerank: Any, out_dir: Any, limit: int | None,
              index_dir: Any, model: str) -> str:
     parts = ["ragforge", "eval", "retrieval", "--dataset", str(dataset), "--split", split]
@@ -209,15 +174,7 @@ def _command(dataset: Any, split: str, modes: Sequence[str], rerank: Any, out_di
         parts += ["--mode", mode]
     if isinstance(rerank, str):
         parts += ["--rerank", rerank]
-    if model != DEFAULT_MODEL:
-        parts += ["--model", model]
-    if index_dir is not None:
-        parts += ["--index", str(index_dir)]
-    if limit:
-        parts += ["--limit", str(limit)]
-    if out_dir is not None:
-        parts += ["--out", str(out_dir)]
-    return shlex.join(parts)
+    return command_line(parts, model=model, index_dir=index_dir, limit=limit, out_dir=out_dir)
 
 
 def _python_call(dataset: Any, index_dir: Any, modes: Sequence[str], opts: SearchOptions, doc_scoring: str,

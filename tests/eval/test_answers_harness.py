@@ -62,7 +62,8 @@ SCRIPT = {
     # right answer, one right and one wrong citation (the wrong one's quote is not in its chunk)
     "How tall is the Eiffel Tower?": lambda m: json.dumps(
         {"answer": f"330 metres [{_n(m, 'Towers/0')}, {_n(m, 'Fruit/0')}]",
-         "citations": [{"n": _n(m, "Towers/0"), "quote": "330 metres tall"}, {"n": _n(m, "Fruit/0"), "quote": "330 metres"}]}),
+         "citations": [{"n": _n(m, "Towers/0"), "quote": "330 metres tall"},
+                       {"n": _n(m, "Fruit/0"), "quote": "330 metres"}]}),
     # refusal of an answerable question
     "What colour are bananas?": json.dumps({"answer": "The documents do not say."}),
     # malformed JSON every time: the text and its marker are used
@@ -117,7 +118,8 @@ def test_clapnq_refusals_and_judge(tmp_path: Path) -> None:
     tower = "Eiffel Tower #"
     script = {
         "when did the eiffel tower open": lambda m: json.dumps({"answer": f"It opened in 1889 [{_n(m, tower)}]."}),
-        "what are bananas rich in": lambda m: json.dumps({"answer": f"Bananas are rich in potassium [{_n(m, 'Banana #')}]."}),
+        "what are bananas rich in": lambda m: json.dumps(
+            {"answer": f"Bananas are rich in potassium [{_n(m, 'Banana #')}]."}),
         "who designed the eiffel tower": json.dumps({"answer": "The documents do not say."}),
         # a hallucination the lexical check cannot catch: every content word is in the cited passage
         "how much do bananas cost": lambda m: json.dumps({"answer": f"Bananas are yellow [{_n(m, 'Banana #')}]."}),
