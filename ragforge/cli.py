@@ -89,6 +89,8 @@ def main() -> None:
     ragforge ask "..."              a grounded answer from an Ollama model
     ragforge eval retrieval ...     nDCG@10 / Recall@k / MRR on a gold set
     """
+    # Our own progress bars speak for the CLI; the model loader's weight-loading bar would only be noise.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 @main.command("index")
