@@ -11,23 +11,13 @@ import pytest
 from pydantic import BaseModel
 
 from ragforge._ollama import resolve_host
+from ragforge.testing.real_ollama import pulled_chat_model
 
 HOST = resolve_host(os.environ.get("OLLAMA_HOST"))  # read at import: the llm conftest clears OLLAMA_HOST
 
 
 def _pulled_model() -> str | None:
-    import httpx
-
-    try:
-        reply = httpx.get(f"{HOST}/api/tags", timeout=0.5)
-        names = [m.get("model") or m.get("name") for m in reply.json().get("models", [])]
-    except Exception:
-        return None
-    wanted = os.environ.get("RAGFORGE_TEST_OLLAMA_MODEL")
-    if wanted:
-        return wanted if any(n == wanted or n.split(":")[0] == wanted for n in names) else None
-    chat = [n for n in names if n and "embed" not in n]
-    return chat[0] if chat else None
+    return pulled_chat_model(HOST)
 
 
 class Answer(BaseModel):
