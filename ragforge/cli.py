@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -91,6 +92,8 @@ def main() -> None:
     """
     # Our own progress bars speak for the CLI; the model loader's weight-loading bar would only be noise.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # A damaged PDF is reported once, in the sync summary with its reason; pypdf's own log lines would repeat it.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 @main.command("index")

@@ -195,3 +195,15 @@ def test_eval_answers_through_the_stub(tmp_path: Path) -> None:
     assert "EM" in result.output
     assert data["metrics"]["EM"] == 1.0 and data["metrics"]["F1"] == 1.0  # "1889 [1]" -> "1889" after stripping
     assert data["metrics"]["hit@1"] == 1.0 and data["llm"] == "llama3.2"
+
+
+def test_bad_files_are_skipped_with_their_reason_and_indexing_goes_on(folder: Path, tmp_path: Path) -> None:
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02 not text \x00" * 20)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (folder / "empty.md").write_text("")
+    result = _index(CliRunner(), folder, tmp_path / "idx")
+    assert result.exit_code == 0, result.output
+    assert "added 3" in result.output and "skipped 3" in result.output
+    for line in ("skipped binary.txt: binary", "skipped broken.pdf: corrupt", "skipped empty.md: empty"):
+        assert line in result.output
+    assert "Traceback" not in result.output
