@@ -106,10 +106,13 @@ def main() -> None:
 @click.option("--hidden", is_flag=True, help="Also index hidden files and folders.")
 @click.option("--max-file-mb", type=float, default=50.0, show_default=True, help="Skip files larger than this.")
 @click.option("--rebuild", is_flag=True, help="Delete the index and build it again (e.g. to change model).")
+@click.option("--retarget", is_flag=True,
+              help="Let the index follow FOLDER when it mirrored another folder (moved, or replaced).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @_friendly_errors
 def index_cmd(folder: Path, index_path: Path | None, model: str | None, include: tuple[str, ...],
-              exclude: tuple[str, ...], hidden: bool, max_file_mb: float, rebuild: bool, quiet: bool) -> None:
+              exclude: tuple[str, ...], hidden: bool, max_file_mb: float, rebuild: bool, retarget: bool,
+              quiet: bool) -> None:
     """Index FOLDER: add new files, re-embed changed ones, drop deleted ones."""
     from ragforge.config import WalkConfig
     from ragforge.retrieval.index import build_index
@@ -119,7 +122,7 @@ def index_cmd(folder: Path, index_path: Path | None, model: str | None, include:
     progress = _Progress("indexing", enabled=not quiet)
     try:
         report = build_index(folder, _resolve_index(index_path), model=model, walk=walk, rebuild=rebuild,
-                             progress=progress)
+                             retarget=retarget, progress=progress)
     finally:
         progress.close()
     click.echo(report.summary())

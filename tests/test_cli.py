@@ -207,3 +207,16 @@ def test_bad_files_are_skipped_with_their_reason_and_indexing_goes_on(folder: Pa
     for line in ("skipped binary.txt: binary", "skipped broken.pdf: corrupt", "skipped empty.md: empty"):
         assert line in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_index_mirrors_one_folder_unless_retargeted(folder: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    index = tmp_path / "idx"
+    assert _index(runner, folder, index).exit_code == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "delta.txt").write_text("Owls hunt at night.\n")
+    refused = _index(runner, other, index)
+    assert refused.exit_code == 1 and "--retarget" in refused.output and "3 files" in refused.output
+    moved = _index(runner, other, index, "--retarget")
+    assert moved.exit_code == 0 and "added 1" in moved.output and "removed 3" in moved.output

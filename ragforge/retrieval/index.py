@@ -62,15 +62,19 @@ class Index:
         return self.store.embedder
 
     def sync(self, folder: str | Path, *, include: Iterable[str] = (), exclude: Iterable[str] = (),
-             walk: WalkConfig | None = None, progress: Progress | None = None) -> SyncReport:
-        """Index ``folder``: add new files, re-embed changed ones, drop deleted ones."""
+             walk: WalkConfig | None = None, progress: Progress | None = None,
+             retarget: bool = False) -> SyncReport:
+        """Index ``folder``: add new files, re-embed changed ones, drop deleted ones.
+
+        An index mirrors one folder; ``retarget=True`` lets it follow a folder that moved (or replace it).
+        """
         include, exclude = tuple(include), tuple(exclude)
         if walk is None:
             walk = WalkConfig(include=include, exclude=exclude)
         elif include or exclude:
             walk = walk.model_copy(update={"include": walk.include + include,
                                            "exclude": walk.exclude + exclude})
-        return self.store.sync_folder(folder, walk, progress)
+        return self.store.sync_folder(folder, walk, progress, retarget=retarget)
 
     def sync_documents(self, docs: Iterable[Document], *, delete_missing: bool = True,
                        progress: Progress | None = None) -> SyncReport:
@@ -106,7 +110,7 @@ open_index = Index.open
 
 def build_index(folder: str | Path, index_path: str | Path, *, model: str | None = None,
                 walk: WalkConfig | None = None, rebuild: bool = False, progress: Progress | None = None,
-                lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> SyncReport:
+                lock_timeout: float = DEFAULT_LOCK_TIMEOUT, retarget: bool = False) -> SyncReport:
     """What ``ragforge index`` does: create or open the index (rebuilding it if asked) and sync ``folder``.
 
     Without ``model`` an existing index keeps its own model; a new one uses the default model.
@@ -117,4 +121,4 @@ def build_index(folder: str | Path, index_path: str | Path, *, model: str | None
     if rebuild:
         Store.destroy(index_path, lock_timeout=lock_timeout)
     with Index.open(index_path, model=model, create=True, lock_timeout=lock_timeout) as index:
-        return index.sync(folder, walk=walk, progress=progress)
+        return index.sync(folder, walk=walk, progress=progress, retarget=retarget)

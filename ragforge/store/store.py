@@ -268,17 +268,33 @@ class Store:
 
     # -- syncing ----------------------------------------------------------------------------------------
     def sync_folder(self, folder: str | Path, walk: WalkConfig | None = None,
-                    progress: Progress | None = None) -> SyncReport:
-        """Bring the index in step with ``folder``: add new files, re-embed changed ones, drop gone ones."""
+                    progress: Progress | None = None, *, retarget: bool = False) -> SyncReport:
+        """Bring the index in step with ``folder``: add new files, re-embed changed ones, drop gone ones.
+
+        An index mirrors one folder. Syncing another one would remove every file indexed from the first, so
+        it raises :class:`ConfigError` unless ``retarget`` says the folder moved or should replace the old one.
+        """
         folder = Path(folder).expanduser()
         if not folder.is_dir():
             raise ConfigError(f"{folder} is not a folder")
+        root = str(folder.resolve())
         with self._writing():
+            indexed = db.files(self._conn)
+            known = db.get_meta(self._conn, "root")
+            if known and known != root and indexed and not retarget:
+                raise ConfigError(
+                    f"the index at {self.path} mirrors {known} ({len(indexed)} files); syncing {root} would "
+                    f"remove them from it. Give this folder its own index (--index PATH), or pass --retarget "
+                    f"(Python: retarget=True) if the folder moved or should replace the old one: unchanged "
+                    f"text takes its embeddings from the cache")
             found = walk_folder(folder, walk or WalkConfig())
             items = [Item(e.source, e.size, e.mtime_ns, path=e.path) for e in found.files]
             protected = frozenset(s.source for s in found.skipped if s.reason != "vanished")
-            plan = make_plan(items, db.files(self._conn), protected=protected)
-            return SyncRun(self, plan, len(items), progress, walk_skipped=found.skipped).run()
+            plan = make_plan(items, indexed, protected=protected)
+            report = SyncRun(self, plan, len(items), progress, walk_skipped=found.skipped).run()
+            if known != root:
+                db.set_meta(self._conn, "root", root)  # autocommit, after the sync's own commit
+            return report
 
     def sync_documents(self, docs: Iterable[Document], *, delete_missing: bool = True,
                        progress: Progress | None = None) -> SyncReport:
