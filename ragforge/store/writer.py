@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ragforge.store.store import Store
 
 Progress = Callable[[int, int, str], None]
-EMBED_WINDOW = 2048  # texts per embed_documents call (the embedder batches them by batch_size)
+EMBED_WINDOW = 256  # texts per embed_documents call: big enough to sort by length, small enough for progress
 COMMIT_EVERY = 50_000  # chunks per commit: a huge first sync commits (crash-safely) in parts
 
 
