@@ -220,3 +220,24 @@ def test_an_index_mirrors_one_folder_unless_retargeted(folder: Path, tmp_path: P
     assert refused.exit_code == 1 and "--retarget" in refused.output and "3 files" in refused.output
     moved = _index(runner, other, index, "--retarget")
     assert moved.exit_code == 0 and "added 1" in moved.output and "removed 3" in moved.output
+
+
+def test_index_and_query_with_an_ollama_embedding_model(folder: Path, tmp_path: Path, monkeypatch) -> None:
+    from ragforge.testing import OllamaStub
+
+    runner = CliRunner()
+    index = tmp_path / "idx"
+    with OllamaStub(models=["nomic-embed-text"]) as stub:
+        monkeypatch.setenv("OLLAMA_HOST", stub.host)
+        built = runner.invoke(main, ["index", str(folder), "--index", str(index), "--model",
+                                     "ollama:nomic-embed-text", "-q"])
+        assert built.exit_code == 0, built.output
+        assert "added 3" in built.output
+        result = runner.invoke(main, ["query", "espresso grind", "--index", str(index), "--mode", "dense",
+                                      "--json"])
+        assert result.exit_code == 0, result.output
+        embedded = [text for body in stub.bodies("/api/embed") for text in body["input"]]
+    assert len(json.loads(result.output)) == 3
+    assert "espresso grind" in embedded  # the query went to Ollama's /api/embed, like the documents
+    info = runner.invoke(main, ["info", "--index", str(index), "--json"])
+    assert json.loads(info.output)["model_id"] == "ollama:nomic-embed-text"
