@@ -4,8 +4,7 @@
 * :func:`make_client` - an official ``ollama.Client`` with a per-request timeout (callers build it lazily).
 * :func:`ollama_errors` - the one boundary where ``ollama``/``httpx``/``json``/``pydantic`` exceptions become
   :class:`~ragforge.errors.LLMError` subclasses with messages a user can act on.
-* :class:`RetryPolicy` and :func:`call_with_retry` - exponential backoff with jitter and a total deadline.
-  What is retried is decided in one place: the error's ``retryable`` flag (connection, timeout, 429, 5xx).
+Retries are not here: :mod:`ragforge.retry` holds the one policy every layer uses.
 
 This module imports only ``errors`` (and stdlib, pydantic, ollama, httpx), per the layering rule.
 """
@@ -14,14 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from ragforge.errors import (
     ConfigError,
@@ -36,7 +32,6 @@ from ragforge.errors import (
 )
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
-T = TypeVar("T")
 
 
 def resolve_host(host: str | None = None) -> str:
@@ -128,78 +123,3 @@ def _from_status(status: int, text: str, *, model: str, host: str) -> LLMError:
 def _short(exc: BaseException, limit: int = 300) -> str:
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-class RetryPolicy(BaseModel):
-    """Exponential backoff with jitter, bounded by attempts and by a total deadline (seconds).
-
-    The delay before retry ``n`` (1-based) is ``min(max_delay, base_delay * multiplier ** (n - 1))``, scaled
-    by a random factor in ``[1 - jitter, 1 + jitter]``. A retry whose sleep would end past ``deadline``
-    (measured from the first attempt) is not made. ``RetryPolicy(max_attempts=1)`` disables retries.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_attempts: int = Field(default=3, ge=1)
-    base_delay: float = Field(default=0.5, ge=0)
-    max_delay: float = Field(default=8.0, ge=0)
-    multiplier: float = Field(default=2.0, ge=1)
-    jitter: float = Field(default=0.1, ge=0, le=1)
-    deadline: float | None = Field(default=None, gt=0)
-
-    @model_validator(mode="after")
-    def _delays_ordered(self) -> "RetryPolicy":
-        if self.max_delay < self.base_delay:
-            raise ValueError("max_delay must be >= base_delay")
-        return self
-
-    def delay(self, retry: int, rng: random.Random | None = None) -> float:
-        """Seconds to wait before retry number ``retry`` (1 = the first retry)."""
-        raw = min(self.max_delay, self.base_delay * self.multiplier ** (retry - 1))
-        if self.jitter and raw:
-            raw *= 1 + (rng or random).uniform(-self.jitter, self.jitter)
-        return max(0.0, raw)
-
-
-class RetryClock:
-    """Where retries read the time and sleep; tests pass a fake one so no real time passes."""
-
-    def __init__(
-        self,
-        now: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.now = now
-        self.sleep = sleep
-        self.rng = rng or random.Random()
-
-
-def next_delay(
-    policy: RetryPolicy, exc: LLMError, attempt: int, started: float, clock: RetryClock
-) -> float | None:
-    """The sleep before attempt ``attempt + 1`` after ``exc``, or ``None`` when giving up."""
-    if not exc.retryable or attempt >= policy.max_attempts:
-        return None
-    delay = policy.delay(attempt, clock.rng)
-    if policy.deadline is not None and clock.now() - started + delay > policy.deadline:
-        return None
-    return delay
-
-
-def call_with_retry(
-    fn: Callable[[], T], policy: RetryPolicy, clock: RetryClock | None = None
-) -> tuple[T, int]:
-    """Run ``fn`` under ``policy``; return its value and the number of retries it took."""
-    clock = clock or RetryClock()
-    started = clock.now()
-    attempt = 1
-    while True:
-        try:
-            return fn(), attempt - 1
-        except LLMError as exc:
-            delay = next_delay(policy, exc, attempt, started, clock)
-            if delay is None:
-                raise
-        clock.sleep(delay)
-        attempt += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ragforge.embedding.base import BaseEmbedder, Embedder
-from ragforge.embedding.factory import make_embedder
+from ragforge.embedding.factory import make_embedder, register_embedder
 from ragforge.embedding.hashing import HashingEmbedder
 from ragforge.embedding.sentence_transformer import SentenceTransformerEmbedder
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ragforge.embedding.ollama import OllamaEmbedder
 
 __all__ = ["BaseEmbedder", "Embedder", "HashingEmbedder", "OllamaEmbedder", "SentenceTransformerEmbedder",
-           "make_embedder"]
+           "make_embedder", "register_embedder"]
 
 
 def __getattr__(name: str) -> Any:

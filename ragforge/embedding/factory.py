@@ -1,12 +1,38 @@
-"""``make_embedder(spec)``: one string names any embedder ragforge knows."""
+"""``make_embedder(spec)``: one string names any embedder ragforge knows; ``register_embedder`` adds more.
+
+A spec is ``SCHEME:REST`` when ``SCHEME`` is a registered scheme (``hashing:256``, ``ollama:nomic-embed-text``,
+``openai:NAME@URL``), else a sentence-transformers model name or a local model folder. A separate package can
+add a scheme through the ``ragforge.embedders`` entry-point group (name = the scheme, value = the factory).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from ragforge._registry import Registry
 from ragforge.config import DEFAULT_MODEL
 from ragforge.embedding.base import Embedder
 from ragforge.errors import ConfigError
+
+EmbedderFactory = Callable[..., Embedder]  # factory(rest_of_spec: str, **kwargs) -> Embedder
+
+_EMBEDDERS: Registry[EmbedderFactory] = Registry("ragforge.embedders", "embedder")
+
+
+def register_embedder(scheme: str, factory: EmbedderFactory) -> None:
+    """Make ``make_embedder("SCHEME:REST", **kw)`` call ``factory("REST", **kw)``."""
+    if not callable(factory):
+        raise ConfigError("an embedder factory must be callable as factory(rest, **kwargs)")
+    _EMBEDDERS.register(scheme, factory)
+
+
+def split_spec(spec: str, registry: Registry[Any]) -> tuple[str | None, str]:
+    """``("scheme", "rest")`` when ``spec`` starts with a registered ``scheme:``, else ``(None, spec)``."""
+    head, sep, rest = spec.partition(":")
+    if sep and head.strip() and registry.get(head.strip()) is not None:
+        return head.strip().lower(), rest.strip()
+    return None, spec
 
 
 def make_embedder(model: str = DEFAULT_MODEL, **kwargs: Any) -> Embedder:
@@ -14,33 +40,43 @@ def make_embedder(model: str = DEFAULT_MODEL, **kwargs: Any) -> Embedder:
 
     - ``"hashing"`` or ``"hashing:DIM"``: :class:`HashingEmbedder` (no model, deterministic)
     - ``"ollama:NAME"``: :class:`OllamaEmbedder` served by a local Ollama (``kwargs`` go to it, e.g. ``host``)
+    - ``"SCHEME:REST"`` for any scheme added with :func:`register_embedder` or a plug-in
     - anything else: a sentence-transformers model name or a local model folder
     """
     spec = (model or "").strip()
     if not spec:
         raise ConfigError("no embedding model given: pass a sentence-transformers name or path, "
                           "'hashing:DIM' or 'ollama:NAME'")
-    if spec == "hashing" or spec.startswith("hashing:") or spec.startswith("hashing-"):
-        return _hashing(spec, kwargs)
-    if spec.startswith("ollama:"):
-        name = spec.removeprefix("ollama:").strip()
-        if not name:
-            raise ConfigError("'ollama:' needs a model name, e.g. 'ollama:nomic-embed-text'")
-        from ragforge.embedding.ollama import OllamaEmbedder
-
-        return OllamaEmbedder(name, **kwargs)
+    if spec == "hashing" or spec.startswith("hashing-"):  # older spellings of "hashing:DIM"
+        return _hashing(spec[len("hashing") + 1:] or "256", **kwargs)
+    scheme, rest = split_spec(spec, _EMBEDDERS)
+    if scheme is not None:
+        factory = _EMBEDDERS.get(scheme)
+        assert factory is not None
+        return factory(rest, **kwargs)
     from ragforge.embedding.sentence_transformer import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(spec, **kwargs)
 
 
-def _hashing(spec: str, kwargs: dict[str, Any]) -> Embedder:
+def _hashing(size: str, **kwargs: Any) -> Embedder:
     from ragforge.embedding.hashing import HashingEmbedder
 
-    size = spec[len("hashing") + 1:] if spec != "hashing" else "256"
     try:
-        dimension = int(size)
+        dimension = int(size or "256")
     except ValueError:
-        raise ConfigError(f"bad hashing embedder spec {spec!r}: use 'hashing:DIM', e.g. 'hashing:256'") \
+        raise ConfigError(f"bad hashing embedder spec 'hashing:{size}': use 'hashing:DIM', e.g. 'hashing:256'") \
             from None
     return HashingEmbedder(dimension, **kwargs)
+
+
+def _ollama(name: str, **kwargs: Any) -> Embedder:
+    if not name:
+        raise ConfigError("'ollama:' needs a model name, e.g. 'ollama:nomic-embed-text'")
+    from ragforge.embedding.ollama import OllamaEmbedder
+
+    return OllamaEmbedder(name, **kwargs)
+
+
+register_embedder("hashing", _hashing)
+register_embedder("ollama", _ollama)

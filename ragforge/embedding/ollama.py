@@ -4,7 +4,7 @@
 
 Nothing is contacted at construction. The dimension and context length are read from ``/api/show`` on first
 need (a missing model fails there, with ``ollama pull NAME`` in the message). Calls are retried on connection
-errors, timeouts, 429 and 5xx under a :class:`~ragforge._ollama.RetryPolicy`. Token counts are an estimate
+errors, timeouts, 429 and 5xx under a :class:`~ragforge.retry.RetryPolicy`. Token counts are an estimate
 (Ollama's API has no tokenizer endpoint): one token per 3 bytes of UTF-8, which over-counts English, so
 chunks sized with it stay inside the model's window.
 """
@@ -17,16 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ragforge._ollama import (
-    RetryClock,
-    RetryPolicy,
-    call_with_retry,
-    make_client,
-    ollama_errors,
-    resolve_host,
-)
+from ragforge._ollama import make_client, ollama_errors, resolve_host
 from ragforge.embedding.base import BaseEmbedder
 from ragforge.errors import ConfigError, EmbeddingError
+from ragforge.retry import RetryClock, RetryPolicy, call_with_retry
 
 _DEFAULT_WINDOW = 2048  # Ollama's usual num_ctx for embedding models; the model's own length may be larger
 

@@ -30,7 +30,7 @@ from .compiled import CompiledGraph
 from .context import GraphInterrupt, RunContext, interrupt
 from .nodes import END, START, Send
 from .results import GraphEvent, Interrupt, RunResult, Snapshot
-from .retry import RetryPolicy
+from ragforge.retry import RetryPolicy
 from .runnable import Runnable, RunnableLambda, RunnableParallel, RunnableSequence, SupportsInvoke, coerce
 from .state import Reducer, add, append, merge_dict, replace
 from .trace import NodeRecord, StepRecord, Trace

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ragforge.errors import GraphBuildError
 
 from .nodes import END, START, Branch, NodeSpec
-from .retry import RetryPolicy
+from ragforge.retry import RetryPolicy
 from .state import StateSchema
 
 if TYPE_CHECKING:

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import inspect
 import threading
+import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
@@ -14,11 +15,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from ragforge.errors import NodeTimeoutError
+from ragforge.retry import RetryClock, next_delay
 
 from .context import _CURRENT, GraphInterrupt, RunContext
 from .nodes import NodeSpec
 
 STATE = object()  # Task.arg when the node receives the state
+_CLOCK = RetryClock(now=perf_counter)  # node retries measure their deadline from the task's start
 
 
 class Task:
@@ -122,6 +125,11 @@ def _finish(spec: NodeSpec, out: Outcome, attempts: int, t0: float) -> Outcome:
     return out
 
 
+def _retry_delay(spec: NodeSpec, exc: Exception, attempt: int, t0: float) -> float | None:
+    """Seconds to wait before the node's next attempt, or None when its policy gives up."""
+    return None if spec.retry is None else next_delay(spec.retry, exc, attempt, t0, _CLOCK)
+
+
 def run_sync(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Outcome:
     out = Outcome(perf_counter() - t0, ctx)
     token = _CURRENT.set(ctx)
@@ -143,9 +151,10 @@ def run_sync(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Outcome:
                 out.interrupt = exc
                 break
             except Exception as exc:  # noqa: BLE001 - recorded, retried or reported as NodeError
-                if spec.retry is not None and spec.retry.should_retry(exc, attempt):
+                delay = _retry_delay(spec, exc, attempt, t0)
+                if delay is not None:
                     out.failures.append(repr(exc))
-                    spec.retry.wait(attempt)
+                    time.sleep(delay)
                     continue
                 out.error = exc
                 break
@@ -178,9 +187,10 @@ async def run_async(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Out
             out.interrupt = exc
             break
         except Exception as exc:  # noqa: BLE001
-            if spec.retry is not None and spec.retry.should_retry(exc, attempt):
+            delay = _retry_delay(spec, exc, attempt, t0)
+            if delay is not None:
                 out.failures.append(repr(exc))
-                await asyncio.sleep(spec.retry.delay(attempt))
+                await asyncio.sleep(delay)
                 continue
             out.error = exc
             break

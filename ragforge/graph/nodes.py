@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from ragforge.errors import GraphBuildError
 
-from .retry import RetryPolicy
+from ragforge.retry import RetryPolicy
 
 __all__ = ["END", "START", "Send"]
 

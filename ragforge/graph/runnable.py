@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ragforge.errors import GraphBuildError
 
-from .retry import RetryPolicy
+from ragforge.retry import RetryPolicy, call_with_retry
 
 __all__ = ["Runnable", "RunnableLambda", "RunnableParallel", "RunnableSequence", "SupportsInvoke", "coerce"]
 
@@ -175,13 +175,10 @@ class RunnableRetry(Runnable):
         self.attempts = 0  # attempts made by the last call (for tests and logs)
 
     def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
-        attempt = 0
-        while True:
-            attempt += 1
-            self.attempts = attempt
-            try:
-                return self.inner.invoke(input, **kwargs)
-            except Exception as exc:
-                if not self.policy.should_retry(exc, attempt):
-                    raise
-                self.policy.wait(attempt)
+        self.attempts = 0
+
+        def once() -> Any:
+            self.attempts += 1
+            return self.inner.invoke(input, **kwargs)
+
+        return call_with_retry(once, self.policy)[0]

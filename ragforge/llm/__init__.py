@@ -30,7 +30,7 @@ Without a server: :class:`ragforge.testing.ScriptedChatModel` and :class:`ragfor
 
 from __future__ import annotations
 
-from ragforge._ollama import RetryClock, RetryPolicy
+from ragforge.retry import RetryClock, RetryPolicy
 from ragforge.llm.agent import Agent, AgentResult
 from ragforge.llm.backend import OllamaBackend
 from ragforge.llm.cache import CachedChat, MemoryCache, ResponseCache, SqliteCache, request_key

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ragforge._ollama import RetryClock, RetryPolicy
+from ragforge.retry import RetryClock, RetryPolicy
 from ragforge.errors import ConfigError
 from ragforge.llm.backend import OllamaBackend
 from ragforge.llm.cache import CachedChat, MemoryCache, ResponseCache

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
-from ragforge._ollama import RetryClock, RetryPolicy, call_with_retry, next_delay
+from ragforge.retry import RetryClock, RetryPolicy, call_with_retry, next_delay
 from ragforge.errors import ConfigError, LLMError
 from ragforge.llm.types import (
     ChatModel,

@@ -1,6 +1,7 @@
 """Readers: path -> Document, one module per format, a registry by suffix, and folder walking.
 
     walk(folder, WalkConfig) -> WalkResult(files=[FileEntry], skipped=[Skipped])
+    register_reader([".rtf"], read_rtf)           the walk and read_file ask the registry at run time
     read_file(path, source) -> Document          raises ReaderError(reason=...) on bad input
 
 Warnings (a skipped PDF page, a non-UTF-8 text file) go to the ``ragforge.readers`` logger.
@@ -12,14 +13,18 @@ from ragforge.readers._io import decode_text, looks_binary
 from ragforge.readers.html import read_html
 from ragforge.readers.markdown import read_markdown
 from ragforge.readers.pdf import read_pdf
-from ragforge.readers.registry import READERS, SUPPORTED_SUFFIXES, read_file, reader_for
+from ragforge.readers.registry import (
+    read_file,
+    reader_for,
+    register_reader,
+    supported_suffixes,
+    unregister_reader,
+)
 from ragforge.readers.text import read_text
 from ragforge.readers.walk import FileEntry, Skipped, WalkResult, glob_match, walk
 
 __all__ = [
     "FileEntry",
-    "READERS",
-    "SUPPORTED_SUFFIXES",
     "Skipped",
     "WalkResult",
     "decode_text",
@@ -31,5 +36,8 @@ __all__ = [
     "read_pdf",
     "read_text",
     "reader_for",
+    "register_reader",
+    "supported_suffixes",
+    "unregister_reader",
     "walk",
 ]

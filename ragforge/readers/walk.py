@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ragforge.config import WalkConfig
 from ragforge.errors import ReaderError
-from ragforge.readers.registry import SUPPORTED_SUFFIXES
+from ragforge.readers.registry import supported_suffixes
 
 INDEX_MARKERS = ("manifest.json", "ragforge.sqlite")
 
@@ -109,6 +109,7 @@ class _Walker:
     def __init__(self, root: Path, config: WalkConfig) -> None:
         self.root = root
         self.config = config
+        self.suffixes = supported_suffixes()  # asked per walk: readers registered later are seen
         self.files: list[FileEntry] = []
         self.skipped: list[Skipped] = []
         self.visited: set[tuple[int, int]] = set()
@@ -180,7 +181,7 @@ class _Walker:
         config = self.config
         if config.include and not _matches_any(config.include, source):
             return
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        if path.suffix.lower() not in self.suffixes:
             if config.include:
                 detail = f"no reader for {path.suffix or 'files without a suffix'!r}"
                 self.skipped.append(Skipped(source=source, reason="unsupported", detail=detail))

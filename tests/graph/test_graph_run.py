@@ -110,7 +110,7 @@ def test_node_raises_then_retries_then_succeeds() -> None:
             raise ConnectionError(f"try {len(attempts)}")
         return {"last": "ok"}
 
-    graph = StateGraph(Acc).add_node(flaky, retry=RetryPolicy(max_attempts=3, retry_on=ConnectionError))
+    graph = StateGraph(Acc).add_node(flaky, retry=RetryPolicy(max_attempts=3, base_delay=0, retry_on=ConnectionError))
     result = graph.add_edge(START, "flaky").add_edge("flaky", END).compile().run({})
     assert result.state["last"] == "ok" and len(attempts) == 3
     rec = result.trace.records[0]

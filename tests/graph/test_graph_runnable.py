@@ -54,7 +54,7 @@ def test_with_fallbacks_and_with_retry() -> None:
     def broken(x):
         raise ValueError("primary down")
 
-    retried = RunnableLambda(unreliable).with_retry(max_attempts=3, retry_on=TimeoutError)
+    retried = RunnableLambda(unreliable).with_retry(max_attempts=3, base_delay=0, retry_on=TimeoutError)
     assert retried.invoke("a") == "ok:a" and retried.attempts == 3
     no_more = RunnableLambda(broken).with_retry(RetryPolicy(max_attempts=2, retry_on=TimeoutError))
     with pytest.raises(ValueError):
@@ -91,10 +91,10 @@ def test_runnables_and_graphs_as_nodes() -> None:
 
 
 def test_retry_policy_delays() -> None:
-    policy = RetryPolicy(max_attempts=4, initial_interval=0.5, backoff_factor=2.0, max_interval=1.5)
+    policy = RetryPolicy(max_attempts=4, base_delay=0.5, multiplier=2.0, max_delay=1.5, jitter=0)
     assert [policy.delay(n) for n in (1, 2, 3)] == [0.5, 1.0, 1.5]
-    jittery = RetryPolicy(initial_interval=1.0, jitter=True)
-    assert all(0.5 <= jittery.delay(1) < 1.5 for _ in range(20))
+    jittery = RetryPolicy(base_delay=1.0, jitter=0.5)
+    assert all(0.5 <= jittery.delay(1) <= 1.5 for _ in range(20))
     only_io = RetryPolicy(retry_on=lambda exc: isinstance(exc, OSError))
     assert only_io.should_retry(OSError(), 1) and not only_io.should_retry(ValueError(), 1)
     assert not only_io.should_retry(OSError(), 3)

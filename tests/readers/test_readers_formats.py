@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ragforge.errors import ReaderError, UnsupportedFormatError
-from ragforge.readers import SUPPORTED_SUFFIXES, decode_text, read_file, reader_for
+from ragforge.readers import decode_text, read_file, reader_for, supported_suffixes
 from ragforge.readers.markdown import parse_headings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def test_rst_is_read_as_plain_text(tmp_path):
 
 
 def test_registry():
-    assert {".txt", ".text", ".md", ".markdown", ".pdf", ".html", ".htm"} <= SUPPORTED_SUFFIXES
+    assert {".txt", ".text", ".md", ".markdown", ".pdf", ".html", ".htm"} <= supported_suffixes()
     assert reader_for("A.PDF") is reader_for("a.pdf") is not None
     assert reader_for("archive.zip") is None
 
