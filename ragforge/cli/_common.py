@@ -1,0 +1,91 @@
+"""What every command shares: the error boundary, the --index option, progress bars, text output."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ragforge.config import default_index_path
+from ragforge.errors import RagforgeError
+
+MODES = ("dense", "lexical", "hybrid")
+
+
+def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn RagforgeError into ``Error: ...`` and exit 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RagforgeError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--index",
+        "index_path",
+        type=click.Path(path_type=Path),
+        envvar="RAGFORGE_INDEX",
+        default=None,
+        help="Index directory (default: $RAGFORGE_INDEX, else $RAGFORGE_HOME/index, else ~/.ragforge/index).",
+    )(fn)
+
+
+def resolve_index(path: Path | None) -> Path:
+    return path if path is not None else default_index_path()
+
+
+class Progress:
+    """A click progress bar fed by the API's ``progress(done, total, label)`` callback."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self._bar: Any = None
+        self._done = 0
+        self._total = 0
+
+    def __call__(self, done: int, total: int, item: str = "") -> None:
+        if not self.enabled or total <= 0:
+            return
+        if self._bar is not None and (total != self._total or done < self._done):
+            self.close()  # a new phase (e.g. indexing, then each retrieval mode) starts a new bar
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self._bar.__enter__()
+            self._done, self._total = 0, total
+        self._bar.update(max(0, done - self._done))
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def hit_json(hit: Any) -> dict[str, Any]:
+    chunk = hit.chunk
+    return {"rank": hit.rank, "score": hit.score, "scores": hit.scores, "source": chunk.source,
+            "page": chunk.page, "heading": list(chunk.heading_path), "start": chunk.start, "end": chunk.end,
+            "chunk_id": chunk.id, "text": chunk.text}
+
+
+def shorten(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def indent(text: str) -> str:
+    width = max(40, min(110, int(os.environ.get("COLUMNS", "100"))))
+    return textwrap.fill(text, width=width, initial_indent="    ", subsequent_indent="    ")

@@ -1,0 +1,83 @@
+"""`ragforge eval retrieval` and `ragforge eval answers`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ragforge.cli._common import MODES, Progress, friendly_errors, index_option
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Measure retrieval or answers on a gold set."""
+
+
+@eval_group.command("retrieval")
+@click.option("--dataset", required=True, type=click.Path(exists=True, path_type=Path),
+              help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/) or a JSONL gold file.")
+@click.option("--split", default="test", show_default=True, help="qrels split for BEIR folders.")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(MODES),
+              help="Modes to compare (repeatable; default: all three).")
+@click.option("--rerank", default=None, metavar="MODEL",
+              help="Rerank every mode's top hits with this cross-encoder (name or path).")
+@click.option("--model", default=None, help="Embedding model (default all-MiniLM-L6-v2).")
+@index_option
+@click.option("--limit", type=int, default=None, help="Only the first N queries.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Write results.json, report.md and a plot here.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@friendly_errors
+def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank: str | None,
+                       model: str | None, index_path: Path | None, limit: int | None, out_dir: Path | None,
+                       quiet: bool) -> None:
+    """nDCG@10, Recall@k and MRR per retrieval mode, with confidence intervals."""
+    from ragforge.eval.retrieval import run_retrieval_eval
+
+    progress = Progress("evaluating", enabled=not quiet)
+    try:
+        result = run_retrieval_eval(dataset, index_dir=index_path, modes=modes or MODES, rerank=rerank,
+                                    split=split, limit=limit, out_dir=out_dir, progress=progress,
+                                    **({"model": model} if model else {}))
+    finally:
+        progress.close()
+    click.echo(result.table())
+    if out_dir is not None:
+        click.echo(f"\nwrote {out_dir}/results.json and {out_dir}/report.md")
+
+
+@eval_group.command("answers")
+@click.option("--dataset", required=True, type=click.Path(exists=True, path_type=Path),
+              help="SQuAD v1.1 JSON, a ClapNQ folder, or a FinanceBench folder.")
+@click.option("--llm", "llm_model", required=True, help="Ollama model that answers.")
+@click.option("--host", default=None, help="Ollama server (default: $OLLAMA_HOST or http://127.0.0.1:11434).")
+@click.option("--judge", default=None, help="Ollama model that judges faithfulness (optional).")
+@click.option("--model", default=None, help="Embedding model (default all-MiniLM-L6-v2).")
+@index_option
+@click.option("--limit", type=int, default=None,
+              help="Only N questions, spread evenly over the set (keeps answerable/unanswerable mixes).")
+@click.option("--small-llm", default=None, help="Smaller Ollama model for routing, rewriting and grading.")
+@click.option("--baseline", type=click.Path(exists=True, path_type=Path), default=None,
+              help="An earlier results.json to compare with (paired bootstrap CI and p-value).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Write results.json, report.md and a plot here.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@friendly_errors
+def eval_answers_cmd(dataset: Path, llm_model: str, host: str | None, judge: str | None, model: str | None,
+                     index_path: Path | None, limit: int | None, small_llm: str | None, baseline: Path | None,
+                     out_dir: Path | None, quiet: bool) -> None:
+    """Exact match, F1, citation precision, refusals and faithfulness of generated answers."""
+    from ragforge.eval.answers import run_answer_eval
+
+    progress = Progress("answering", enabled=not quiet)
+    try:
+        result = run_answer_eval(dataset, llm=llm_model, host=host, judge=judge, index_dir=index_path,
+                                 limit=limit, small_llm=small_llm, baseline=baseline, out_dir=out_dir,
+                                 progress=progress,
+                                 **({"model": model} if model else {}))
+    finally:
+        progress.close()
+    click.echo(result.table())
+    if out_dir is not None:
+        click.echo(f"\nwrote {out_dir}/results.json and {out_dir}/report.md")
