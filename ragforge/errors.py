@@ -24,6 +24,7 @@ what to do next.
     │   ├── LLMServerError           HTTP 5xx                                (retryable)
     │   ├── LLMModelNotFoundError    HTTP 404: model not pulled
     │   ├── LLMRequestError          other 4xx
+    │   │   └── LLMContextError      the prompt does not fit the model's context window
     │   ├── LLMResponseError         malformed reply
     │   ├── StructuredOutputError    typed output still invalid after the re-asks
     │   ├── ToolError                a tool call could not be carried out
@@ -136,6 +137,10 @@ class LLMModelNotFoundError(LLMError):
 
 class LLMRequestError(LLMError):
     """The server rejected the request (4xx other than 404 and 429)."""
+
+
+class LLMContextError(LLMRequestError):
+    """The prompt (with room for the reply) does not fit the model's context window."""
 
 
 class LLMResponseError(LLMError):

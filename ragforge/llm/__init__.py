@@ -1,4 +1,9 @@
-"""Chat models: the :class:`ChatModel` protocol, Ollama with retry/fallback/cache, tools, typed output, agent.
+"""Chat models: the :class:`ChatModel` protocol; Ollama, a GGUF file in-process (llama.cpp) and any
+OpenAI-compatible server, each with retry/fallback/cache; tools, typed output, agent.
+
+    llm = make_chat_model("qwen2.5-coder:1.5b")          # Ollama
+    llm = make_chat_model("gguf:~/models/qwen.gguf")     # llama.cpp in-process
+    llm = make_chat_model("openai:qwen@http://127.0.0.1:8080/v1")
 
     from pydantic import BaseModel
     from ragforge.llm import Agent, OllamaChat, Tool, structured
@@ -34,6 +39,9 @@ from ragforge.retry import RetryClock, RetryPolicy
 from ragforge.llm.agent import Agent, AgentResult
 from ragforge.llm.backend import OllamaBackend
 from ragforge.llm.cache import CachedChat, MemoryCache, ResponseCache, SqliteCache, request_key
+from ragforge.llm.chain import LayeredChat
+from ragforge.llm.factory import make_chat_model, register_chat_model
+from ragforge.llm.llamacpp import LlamaCppChat
 from ragforge.llm.ollama_chat import OllamaChat
 from ragforge.llm.output import structured
 from ragforge.llm.resilience import FallbackChat, RetryingChat, TracedChat
@@ -48,6 +56,8 @@ __all__ = [
     "ChatResult",
     "EventHook",
     "FallbackChat",
+    "LayeredChat",
+    "LlamaCppChat",
     "MemoryCache",
     "Message",
     "OllamaBackend",
@@ -63,6 +73,8 @@ __all__ = [
     "ToolCall",
     "TracedChat",
     "Usage",
+    "make_chat_model",
+    "register_chat_model",
     "request_key",
     "structured",
 ]

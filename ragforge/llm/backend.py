@@ -14,6 +14,7 @@ from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
 from ragforge._ollama import make_client, ollama_errors, resolve_host
+from ragforge.llm.openai_format import context_error, estimate_tokens
 from ragforge.llm.types import (
     ChatResult,
     Format,
@@ -35,15 +36,19 @@ class OllamaBackend:
         model: str,
         host: str | None = None,
         *,
-        timeout: float | None = 60.0,
+        timeout: float | None = 300.0,
         keep_alive: float | str | None = None,
         options: Mapping[str, Any] | None = None,
+        max_tokens: int = 1024,
+        max_context: int = 32768,
     ) -> None:
         self.model = model
         self.host = resolve_host(host)
         self.timeout = timeout
         self.keep_alive = keep_alive
         self.options = dict(options or {})
+        self.max_tokens = max_tokens
+        self.max_context = max_context
         self._client = None
 
     def __repr__(self) -> str:
@@ -73,11 +78,31 @@ class OllamaBackend:
         if format is not None:
             body["format"] = format
         merged = {**self.options, **dict(options or {})}
-        if merged:
-            body["options"] = merged
+        body["options"] = self.sized(merged, body["messages"], schemas, format)
         if self.keep_alive is not None:
             body["keep_alive"] = self.keep_alive
         return body
+
+    def sized(self, options: dict[str, Any], messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+              format: Format) -> dict[str, Any]:
+        """``options`` with a ``num_predict`` bound and a ``num_ctx`` that holds the prompt and the reply.
+
+        ``num_ctx`` is a power of two from 2,048 (Ollama reloads a model when it changes, so few sizes are
+        used); an explicit ``num_ctx`` is left alone. A prompt that cannot fit ``max_context`` fails here,
+        before anything is sent.
+        """
+        sized = dict(options)
+        predict = sized.setdefault("num_predict", self.max_tokens)
+        if "num_ctx" in sized:
+            return sized
+        needed = estimate_tokens(messages, tools=tools, format=format) + max(0, int(predict or 0))
+        window = 2048
+        while window < needed and window < self.max_context:
+            window *= 2
+        if needed > min(window, self.max_context):
+            raise context_error(needed, self.max_context, model=self.model)
+        sized["num_ctx"] = window
+        return sized
 
     def chat(
         self,

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from ragforge._ollama import resolve_host
 from ragforge.errors import (
     ConfigError,
+    LLMContextError,
     LLMConnectionError,
     LLMModelNotFoundError,
     LLMRateLimitError,
@@ -41,13 +42,30 @@ def test_chat_sends_ollamas_request_shape_and_parses_the_reply(stub):
         "model": "llama3.2",
         "messages": [system, {"role": "user", "content": "Capital of France?"}],
         "stream": False,
-        "options": {"temperature": 0.2, "seed": 7, "num_ctx": 4096},
+        "options": {"temperature": 0.2, "seed": 7, "num_ctx": 4096, "num_predict": 1024},  # a bounded reply
         "keep_alive": "10m",
     }
     assert result.text == "Paris is the capital."
     assert result.model == "llama3.2" and result.done_reason == "stop"
     assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
     assert result.latency_s > 0 and not result.cached and result.retries == 0
+
+
+def test_every_request_gets_a_context_that_fits_and_a_reply_bound(stub):
+    stub.script_chat("ok")
+    llm = OllamaChat("llama3.2", host=stub.host, max_tokens=200, cache=None)
+    llm.chat("short question")
+    assert stub.bodies()[-1]["options"] == {"num_ctx": 2048, "num_predict": 200}
+    llm.chat("word " * 4000)  # ~20,000 bytes: about 6,700 tokens by the cautious estimate
+    assert stub.bodies()[-1]["options"] == {"num_ctx": 8192, "num_predict": 200}
+
+
+def test_a_prompt_that_cannot_fit_fails_before_it_is_sent(stub):
+    llm = OllamaChat("llama3.2", host=stub.host, max_context=4096, cache=None)
+    sent = len(stub.bodies())
+    with pytest.raises(LLMContextError, match="do not fit the context of 4,096 tokens"):
+        llm.chat("word " * 10000)
+    assert len(stub.bodies()) == sent
 
 
 def test_tool_calls_are_parsed_and_history_with_tool_results_is_sent_back(stub):
