@@ -128,4 +128,5 @@ class Answer(BaseModel):
     hits: list[Hit] = Field(default_factory=list)
     refused: bool = False  # the documents did not support an answer
     dropped_citations: list[int] = Field(default_factory=list)  # [n] that named no chunk in the prompt
+    repairs: list[dict[str, Any]] = Field(default_factory=list)  # [n] moved to the passage that holds the words
     trace: list[dict[str, Any]] = Field(default_factory=list)

@@ -42,6 +42,27 @@ def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+LLM_SPEC_HELP = ("an Ollama model name (qwen2.5-coder:1.5b), gguf:PATH (a GGUF file run in-process by "
+                 "llama.cpp) or openai:NAME@URL (an OpenAI-compatible server)")
+
+
+def llm_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--llm, --small-llm, --host and --timeout, spelled the same in every command that asks a model."""
+    options = [
+        click.option("--llm", "llm_model", default="llama3.2", show_default=True,
+                     help=f"The answer model: {LLM_SPEC_HELP}."),
+        click.option("--small-llm", default=None, help="A smaller model for routing, rewriting and grading "
+                     "(same spellings; default: the answer model)."),
+        click.option("--host", default=None,
+                     help="Ollama server (default: $OLLAMA_HOST or http://127.0.0.1:11434)."),
+        click.option("--timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
+                     help="Seconds allowed for each model call, retries included (CPU-only machines are slow)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 def resolve_index(path: Path | None) -> Path:
     return path if path is not None else default_index_path()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ragforge.cli._common import MODES, Progress, friendly_errors, index_option
+from ragforge.cli._common import MODES, Progress, friendly_errors, index_option, llm_options
 
 
 @click.group("eval")
@@ -50,31 +50,35 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
 @eval_group.command("answers")
 @click.option("--dataset", required=True, type=click.Path(exists=True, path_type=Path),
               help="SQuAD v1.1 JSON, a ClapNQ folder, or a FinanceBench folder.")
-@click.option("--llm", "llm_model", required=True, help="Ollama model that answers.")
-@click.option("--host", default=None, help="Ollama server (default: $OLLAMA_HOST or http://127.0.0.1:11434).")
-@click.option("--judge", default=None, help="Ollama model that judges faithfulness (optional).")
+@llm_options
+@click.option("--system", type=click.Choice(["engine", "plain"]), default="engine", show_default=True,
+              help="What answers: the query engine, or the plain-RAG baseline (same passages, one prompt).")
+@click.option("--judge", default=None, help="A model that judges faithfulness (optional; same spellings as --llm).")
 @click.option("--model", default=None, help="Embedding model (default all-MiniLM-L6-v2).")
 @index_option
 @click.option("--limit", type=int, default=None,
               help="Only N questions, spread evenly over the set (keeps answerable/unanswerable mixes).")
-@click.option("--small-llm", default=None, help="Smaller Ollama model for routing, rewriting and grading.")
-@click.option("--baseline", type=click.Path(exists=True, path_type=Path), default=None,
-              help="An earlier results.json to compare with (paired bootstrap CI and p-value).")
+@click.option("--baseline", default=None, metavar="plain|RESULTS",
+              help="'plain': also run the plain-RAG baseline on the same questions and compare; or an earlier "
+                   "results.json to compare with (paired bootstrap CI and p-value).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Write results.json, report.md and a plot here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @friendly_errors
-def eval_answers_cmd(dataset: Path, llm_model: str, host: str | None, judge: str | None, model: str | None,
-                     index_path: Path | None, limit: int | None, small_llm: str | None, baseline: Path | None,
-                     out_dir: Path | None, quiet: bool) -> None:
-    """Exact match, F1, citation precision, refusals and faithfulness of generated answers."""
+def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host: str | None, timeout: float,
+                     system: str, judge: str | None, model: str | None, index_path: Path | None,
+                     limit: int | None, baseline: str | None, out_dir: Path | None, quiet: bool) -> None:
+    """Exact match, F1, citation precision, refusals, LLM calls, tokens and seconds per question."""
     from ragforge.eval.answers import run_answer_eval
 
+    if baseline is not None and baseline != "plain" and not Path(baseline).exists():
+        raise click.BadParameter(f"{baseline!r} is neither 'plain' nor an existing results.json",
+                                 param_hint="--baseline")
     progress = Progress("answering", enabled=not quiet)
     try:
-        result = run_answer_eval(dataset, llm=llm_model, host=host, judge=judge, index_dir=index_path,
-                                 limit=limit, small_llm=small_llm, baseline=baseline, out_dir=out_dir,
-                                 progress=progress,
+        result = run_answer_eval(dataset, llm=llm_model, host=host, timeout=timeout, system=system,
+                                 judge=judge, index_dir=index_path, limit=limit, small_llm=small_llm,
+                                 baseline=baseline, out_dir=out_dir, progress=progress,
                                  **({"model": model} if model else {}))
     finally:
         progress.close()

@@ -22,6 +22,9 @@ METRICS: dict[str, tuple[str, bool]] = {
     "refusal_rate": ("unanswerable questions", True),
     "false_refusal_rate": ("answerable questions", False),
     "faithfulness": ("judged answers", True),
+    "llm_calls": ("questions", False),
+    "generated_tokens": ("questions", False),
+    "seconds": ("questions", False),
 }
 
 
@@ -35,12 +38,16 @@ class QuestionResult(BaseModel):
     prediction: str = ""
     refused: bool = False
     citations: list[tuple[str, int | None]] = Field(default_factory=list)  # (source, page) cited
+    quotes: list[str] = Field(default_factory=list)  # each citation's quoted span
+    repairs: list[dict[str, Any]] = Field(default_factory=list)  # citation numbers the engine corrected
     retrieved: list[tuple[str, int | None]] = Field(default_factory=list)  # (source, page) in the prompt
     dropped_citations: list[int] = Field(default_factory=list)
     scores: dict[str, float | None] = Field(default_factory=dict)
     judge_claims: list[dict[str, Any]] = Field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    trace: list[dict[str, Any]] = Field(default_factory=list)  # the engine's decisions, node by node
+    answer: Any = Field(default=None, exclude=True)  # the Answer itself, for the judge (not written out)
 
 
 class AnswerEvalResult(BaseModel):

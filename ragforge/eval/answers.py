@@ -1,5 +1,7 @@
-"""The answer evaluation harness: index a gold set's corpus, ask every question through the QueryEngine,
-score the answers (EM, F1, hit@k, citation precision, refusals, optional judged faithfulness), report.
+"""The answer evaluation harness: index a gold set's corpus, ask every question through the QueryEngine
+(or the plain-RAG baseline, or both for a paired comparison), score the answers (EM, F1, hit@k, citation
+precision, verified quotes, refusals, LLM calls, generated tokens and seconds per question, optional judged
+faithfulness), report.
 
 SQuAD and ClapNQ passages go through ``Index.sync_documents``; FinanceBench PDFs through ``Index.sync``.
 An existing ``index_dir`` is reused (unchanged documents cost a hash each).
@@ -18,14 +20,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from ..config import DEFAULT_MODEL
 from ..errors import ConfigError, LLMConnectionError, LLMError, LLMModelNotFoundError, StructuredOutputError
-from ..llm import ChatModel, OllamaChat, structured
-from ..query import QueryConfig, QueryEngine
+from ..llm import ChatModel, TracedChat, make_chat_model, structured
+from ..query import PlainRAG, QueryConfig, QueryEngine
 from ..types import Answer
 from . import answer_metrics as M
 from .answer_loaders import AnswerDataset, AnswerExample, load_answer_dataset
@@ -34,6 +36,16 @@ from .common import EvalIndex, command_line, versions
 from .stats import bootstrap_ci
 
 Progress = Callable[[int, int, str], None]
+
+
+class Answerer(Protocol):
+    """What the harness asks: the QueryEngine, PlainRAG, or anything with the same two methods."""
+
+    def query(self, question: str) -> Answer: ...
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 JUDGE_PROMPT = """Split the answer into its factual claims and decide for each whether the cited passages
 state it. Ignore the [n] markers themselves.
@@ -54,14 +66,34 @@ class JudgeReply(BaseModel):
     claims: list[JudgedClaim] = Field(default_factory=list)
 
 
-def _chat(model: str | ChatModel | None, host: str | None) -> ChatModel | None:
-    if model is None or not isinstance(model, str):
-        return model
-    return OllamaChat(model, host=host)
+def _chat(model: str | ChatModel | None, **settings: Any) -> ChatModel | None:
+    return None if model is None else make_chat_model(model, **settings)
 
 
 def _name(model: str | ChatModel | None) -> str | None:
     return model if isinstance(model, str) or model is None else getattr(model, "model", type(model).__name__)
+
+
+class CallMeter:
+    """Counts the LLM calls and tokens of the question being answered (an ``on_event`` hook)."""
+
+    def __init__(self) -> None:
+        self.calls = self.generated = self.prompt = 0
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.calls += 1
+        self.generated += int(event.get("completion_tokens") or 0)
+        self.prompt += int(event.get("prompt_tokens") or 0)
+
+    def take(self) -> dict[str, float]:
+        out = {"llm_calls": float(self.calls), "generated_tokens": float(self.generated),
+               "prompt_tokens": float(self.prompt)}
+        self.calls = self.generated = self.prompt = 0
+        return out
+
+
+def _metered(model: ChatModel | None, meter: CallMeter) -> ChatModel | None:
+    return None if model is None else TracedChat(model, meter)
 
 
 def judge_faithfulness(judge: ChatModel, answer: Answer) -> list[JudgedClaim]:
@@ -94,16 +126,33 @@ def score_answer(example: AnswerExample, answer: Answer, k: int) -> dict[str, fl
     return scores
 
 
-def _record(example: AnswerExample, answer: Answer, k: int, seconds: float) -> QuestionResult:
+def _record(example: AnswerExample, answer: Answer, k: int, seconds: float, meter: CallMeter) -> QuestionResult:
+    scores = {**score_answer(example, answer, k), **meter.take(), "seconds": seconds}
     return QuestionResult(
         id=example.id, question=example.question, answerable=example.answerable, gold=list(example.answers),
         prediction=answer.text, refused=answer.refused,
         citations=[(c.source, c.page) for c in answer.citations],
+        quotes=[c.quote for c in answer.citations], repairs=list(answer.repairs),
         retrieved=[(h.chunk.source, h.chunk.page) for h in answer.hits],
-        dropped_citations=answer.dropped_citations, scores=score_answer(example, answer, k), seconds=seconds)
+        dropped_citations=answer.dropped_citations, scores=scores, seconds=seconds, answer=answer,
+        trace=answer.trace)
 
 
-def _ask(engine: QueryEngine, judge: ChatModel | None, example: AnswerExample, k: int) -> QuestionResult:
+def _ask(engine: Answerer, judge: ChatModel | None, example: AnswerExample, k: int,
+         meter: CallMeter) -> QuestionResult:
+    record = _answer(engine, example, k, meter)
+    if judge is not None and record.answer is not None and record.answer.citations and not record.refused:
+        try:
+            claims = judge_faithfulness(judge, record.answer)
+        except StructuredOutputError as exc:
+            return record.model_copy(update={"error": f"judge: {exc}"})
+        record.scores["faithfulness"] = M.faithfulness([c.supported for c in claims])
+        record.judge_claims = [c.model_dump() for c in claims]
+    return record
+
+
+def _answer(engine: Answerer, example: AnswerExample, k: int, meter: CallMeter) -> QuestionResult:
+    meter.take()
     started = time.perf_counter()
     try:
         answer = engine.query(example.question)
@@ -111,17 +160,9 @@ def _ask(engine: QueryEngine, judge: ChatModel | None, example: AnswerExample, k
         raise
     except LLMError as exc:
         answer = Answer(question=example.question, text="", refused=True)
-        record = _record(example, answer, k, time.perf_counter() - started)
+        record = _record(example, answer, k, time.perf_counter() - started, meter)
         return record.model_copy(update={"error": f"{type(exc).__name__}: {exc}"})
-    record = _record(example, answer, k, time.perf_counter() - started)
-    if judge is not None and answer.citations and not answer.refused:
-        try:
-            claims = judge_faithfulness(judge, answer)
-        except StructuredOutputError as exc:
-            return record.model_copy(update={"error": f"judge: {exc}"})
-        record.scores["faithfulness"] = M.faithfulness([c.supported for c in claims])
-        record.judge_claims = [c.model_dump() for c in claims]
-    return record
+    return _record(example, answer, k, time.perf_counter() - started, meter)
 
 
 def _sync(index: Any, data: AnswerDataset, progress: Progress | None) -> tuple[int, float, str]:
@@ -152,6 +193,7 @@ def run_answer_eval(
     dataset: AnswerDataset | Path | str,
     *,
     llm: str | ChatModel,
+    system: Literal["engine", "plain"] = "engine",
     index_dir: Path | str | None = None,
     model: str = DEFAULT_MODEL,
     limit: int | None = None,
@@ -159,6 +201,7 @@ def run_answer_eval(
     judge: str | ChatModel | None = None,
     progress: Progress | None = None,
     host: str | None = None,
+    timeout: float | None = None,
     small_llm: str | ChatModel | None = None,
     config: QueryConfig | None = None,
     baseline: AnswerEvalResult | Path | str | None = None,
@@ -167,50 +210,108 @@ def run_answer_eval(
 ) -> AnswerEvalResult:
     """Ask every question (or ``limit`` of them, spread evenly) and score the answers.
 
-    ``llm``/``judge``/``small_llm``: an Ollama model name (on ``host``) or any ChatModel. ``model`` is the
-    embedding model of the index. ``baseline``: an earlier result (or its results.json) to compare with.
+    ``llm``/``judge``/``small_llm``: a model spec (``qwen2.5-coder:1.5b`` on Ollama at ``host``,
+    ``gguf:PATH``, ``openai:NAME@URL``) or any ChatModel; ``timeout`` (seconds per call) applies to specs.
+    ``system``: ``"engine"`` (the QueryEngine) or ``"plain"`` (:class:`~ragforge.query.PlainRAG`: the same
+    passages, one plain prompt). ``model`` is the embedding model of the index. ``baseline``: ``"plain"`` runs
+    PlainRAG on the same questions with the same model and compares (its own result is written to
+    ``out_dir/baseline-plain``), or an earlier result (or its results.json) to compare with.
     """
     started = time.perf_counter()
     if limit is not None and limit < 1:
         raise ConfigError("limit must be >= 1")
     data = dataset if isinstance(dataset, AnswerDataset) else load_answer_dataset(dataset)
     examples = data.select(limit)
-    config = config or QueryConfig(answer_model=_name(llm) or "llama3.2", host=host)
-    chat, judge_chat = _chat(llm, host), _chat(judge, host)
+    config = config or QueryConfig()
+    settings = {"host": host, "timeout": timeout}
+    chat, judge_chat, small = _chat(llm, **settings), _chat(judge, **settings), _chat(small_llm, **settings)
+    assert chat is not None
+    _check_server(chat, small, judge_chat)
+    runs: dict[str, list[QuestionResult]] = {}
     with EvalIndex(index_dir, model, None) as (index, where):
         documents, index_seconds, sync_summary = _sync(index, data, progress)
-        asked = time.perf_counter()
-        records = []
-        with QueryEngine(index, llm=chat, small_llm=_chat(small_llm, host), config=config) as engine:
-            for done, example in enumerate(examples, start=1):
-                records.append(_ask(engine, judge_chat, example, config.k))
-                if progress is not None:
-                    progress(done, len(examples), example.id)
-    metrics, ci, counts = summarise(records, resamples=resamples)
-    result = AnswerEvalResult(
-        dataset=str(data.path), name=data.name, kind=data.kind, llm=_name(llm) or "", judge=_name(judge),
-        questions=len(records), answerable=sum(r.answerable for r in records),
-        unanswerable=sum(not r.answerable for r in records), documents=documents, k=config.k,
-        metrics=metrics, ci=ci, counts=counts, per_question=records, note=note,
-        settings={"embedding_model": model, "index_dir": where, "limit": limit, "query": config.model_dump(),
-                  "small_llm": _name(small_llm), "sync": sync_summary},
-        versions=versions(),
-        timings={"index": index_seconds, "answering": time.perf_counter() - asked,
-                 "per_question": (time.perf_counter() - asked) / max(1, len(records)),
-                 "total": time.perf_counter() - started},
-        command=_command(data.path, llm, judge, model, index_dir, limit, out_dir))
-    if baseline is not None:
+        timing = {"index": index_seconds}
+        for name in [system] + (["plain"] if baseline == "plain" else []):
+            asked = time.perf_counter()
+            runs[name] = _run_system(name, index, chat, small, judge_chat, config, examples, progress)
+            timing[f"answering_{name}"] = time.perf_counter() - asked
+    common = dict(data=data, llm=llm, judge=judge, documents=documents, config=config, resamples=resamples,
+                  settings={"embedding_model": model, "index_dir": where, "limit": limit, "timeout": timeout,
+                            "query": config.model_dump(), "small_llm": _name(small_llm), "sync": sync_summary},
+                  started=started, timing=timing)
+    result = _result(runs[system], system=system, note=note,
+                     command=_command(data.path, llm, judge, model, index_dir, limit, out_dir, system,
+                                      baseline if baseline == "plain" else None), **common)
+    base = None
+    if baseline == "plain":
+        base = _result(runs["plain"], system="plain", note=note, command=result.command, **common)
+        if out_dir is not None:
+            base.write(Path(out_dir) / "baseline-plain")
+    elif baseline is not None:
         base = baseline if isinstance(baseline, AnswerEvalResult) else load_result(baseline)
-        result.comparisons = compare_results(base, result, names=(f"baseline {base.llm}", result.llm),
-                                             resamples=resamples)
+    if base is not None:
+        result.comparisons = compare_results(base, result, names=(_label(base), _label(result)),
+                                             metrics=COMPARED, resamples=resamples)
     if out_dir is not None:
         result.write(out_dir)
     return result
 
 
+COMPARED = ("F1", "EM", "false_refusal_rate", "refusal_rate", "llm_calls", "generated_tokens", "seconds")
+
+
+def _label(result: AnswerEvalResult) -> str:
+    return f"{result.settings.get('system', 'engine')} {result.llm}"
+
+
+def _check_server(*models: ChatModel | None) -> None:
+    """Fail before any indexing when a model's server is down or the model is missing."""
+    for chat in models:
+        check = getattr(chat, "check", None)
+        if callable(check):
+            check()
+
+
+def _run_system(name: str, index: Any, chat: ChatModel, small: ChatModel | None, judge: ChatModel | None,
+                config: QueryConfig, examples: tuple[AnswerExample, ...],
+                progress: Progress | None) -> list[QuestionResult]:
+    meter = CallMeter()
+    llm, small_llm = _metered(chat, meter), _metered(small, meter)
+    assert llm is not None
+    runner: Answerer = (PlainRAG(index, llm, config=config) if name == "plain"
+                        else QueryEngine(index, llm=llm, small_llm=small_llm, config=config))
+    records = []
+    with runner:
+        for done, example in enumerate(examples, start=1):
+            records.append(_ask(runner, judge, example, config.k, meter))
+            if progress is not None:
+                progress(done, len(examples), example.id)
+    return records
+
+
+def _result(records: list[QuestionResult], *, system: str, data: AnswerDataset, llm: Any, judge: Any,
+            documents: int, config: QueryConfig, resamples: int, settings: dict[str, Any], started: float,
+            timing: dict[str, float], note: str | None, command: str) -> AnswerEvalResult:
+    metrics, ci, counts = summarise(records, resamples=resamples)
+    answering = timing.get(f"answering_{system}", 0.0)
+    return AnswerEvalResult(
+        dataset=str(data.path), name=data.name, kind=data.kind, llm=_name(llm) or "", judge=_name(judge),
+        questions=len(records), answerable=sum(r.answerable for r in records),
+        unanswerable=sum(not r.answerable for r in records), documents=documents, k=config.k,
+        metrics=metrics, ci=ci, counts=counts, per_question=records, note=note,
+        settings={**settings, "system": system}, versions=versions(),
+        timings={"index": timing.get("index", 0.0), "answering": answering,
+                 "per_question": answering / max(1, len(records)), "total": time.perf_counter() - started},
+        command=command)
+
+
 def _command(dataset: Any, llm: Any, judge: Any, model: str, index_dir: Any, limit: int | None,
-             out_dir: Any) -> str:
+             out_dir: Any, system: str, baseline: str | None) -> str:
     parts = ["ragforge", "eval", "answers", "--dataset", str(dataset), "--llm", str(_name(llm))]
+    if system != "engine":
+        parts += ["--system", system]
+    if baseline:
+        parts += ["--baseline", baseline]
     if judge is not None:
         parts += ["--judge", str(_name(judge))]
     return command_line(parts, model=model, index_dir=index_dir, limit=limit, out_dir=out_dir)

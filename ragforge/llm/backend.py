@@ -60,6 +60,22 @@ class OllamaBackend:
             self._client = make_client(self.host, self.timeout)
         return self._client
 
+    def check(self) -> None:
+        """The server answers (within 5 s) and has the model pulled; else the LLMError that says what to run."""
+        from ragforge._ollama import make_client
+        from ragforge.errors import LLMModelNotFoundError
+
+        client = make_client(self.host, min(5.0, self.timeout or 5.0))
+        try:
+            with ollama_errors(model=self.model, host=self.host, timeout=5.0):
+                names = [m.model for m in client.list().models if m.model]
+        finally:
+            client.close()
+        wanted = {self.model, f"{self.model}:latest"}
+        if not wanted & set(names):
+            raise LLMModelNotFoundError(f"model {self.model!r} is not available on the Ollama server at "
+                                        f"{self.host}; run `ollama pull {self.model}`")
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()

@@ -94,6 +94,16 @@ class LayeredChat:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model!r})"
 
+    def check(self) -> None:
+        """Fail fast (an LLMError that says what to do) when the server is down or the model missing.
+
+        Cheap: no generation, no model load where the backend can avoid it. Commands call it before they
+        load an embedding model or index anything.
+        """
+        check = getattr(self.backend, "check", None)
+        if callable(check):
+            check()
+
     def close(self) -> None:
         """Release what the backends hold (connections; a loaded model stays shared until unused)."""
         for backend in self._backends:

@@ -134,6 +134,15 @@ class LlamaCppBackend:
     def server(self) -> Any:
         return _load(self.path, self.n_ctx, self.threads, self.batch)
 
+    def check(self) -> None:
+        """The file was checked when this backend was made; here: llama.cpp is installed and RAM suffices."""
+        import importlib.util
+
+        if importlib.util.find_spec("xllamacpp") is None:
+            raise ConfigError("running a GGUF file needs llama.cpp: pip install 'ragforge[llamacpp]'")
+        if (str(self.path), self.n_ctx, self.threads, self.batch) not in _LOADED:
+            _check_memory(self.path, self.n_ctx)
+
     def load(self) -> None:
         """Load the model now (it otherwise loads on the first call)."""
         _ = self.server

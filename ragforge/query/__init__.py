@@ -22,6 +22,7 @@ from ragforge.query.citations import ResolvedCitations, cited_numbers, locate, r
 from ragforge.query.config import QueryConfig
 from ragforge.query.engine import NODE_NAMES, QueryEngine, ask, build_default_graph, compact_trace
 from ragforge.query.grounding import Grounding, check_grounding
+from ragforge.query.plain import PlainRAG
 from ragforge.query.prompts import REFUSAL, is_refusal
 from ragforge.query.rerank_llm import LLMReranker
 from ragforge.query.state import Attempt, QueryDeps, QueryState
@@ -32,6 +33,7 @@ __all__ = [
     "Attempt",
     "Grounding",
     "LLMReranker",
+    "PlainRAG",
     "QueryConfig",
     "QueryDeps",
     "QueryEngine",

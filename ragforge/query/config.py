@@ -38,6 +38,7 @@ class QueryConfig(BaseModel):
     cross_encoder: str | None = None  # model name or path when rerank="cross_encoder"
     max_context_chars: int | None = Field(default=2000, gt=0)  # per passage in the prompt
 
+    max_answer_tokens: int = Field(default=128, ge=8)  # bound on the answer's generated tokens
     answer_format: Literal["json", "text"] = "json"  # json: a structured reply with quoted spans
     json_retries: int = Field(default=1, ge=0)
     max_rewrites: int = Field(default=1, ge=0)  # rewrite-and-retrieve rounds when grounding is weak

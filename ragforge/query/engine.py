@@ -14,7 +14,7 @@ from typing import Any
 
 from ragforge.errors import NodeError, QueryError, RagforgeError
 from ragforge.graph import END, START, CompiledGraph, RunResult, StateGraph
-from ragforge.llm import ChatModel, OllamaChat, Tool, ToolBox
+from ragforge.llm import ChatModel, Tool, ToolBox, make_chat_model
 from ragforge.query import nodes
 from ragforge.query.config import QueryConfig
 from ragforge.query.rerank_llm import LLMReranker
@@ -77,9 +77,9 @@ class QueryEngine:
 
     Args:
         index: an open :class:`~ragforge.Index` (anything with ``search(query, k, where=, mode=)``).
-        llm: the answer model (a ChatModel); default ``OllamaChat(config.answer_model, host=config.host)``.
+        llm: the answer model (a ChatModel); default ``make_chat_model(config.answer_model, host=config.host)``.
         small_llm: the model that routes, rewrites, grades and LLM-reranks; default ``config.small_model``
-            on Ollama, else ``llm``.
+            (a model spec), else ``llm``.
         config: a :class:`QueryConfig`.
         tools: functions or :class:`~ragforge.llm.Tool` objects the router may call instead of (or as well
             as) searching.
@@ -92,9 +92,9 @@ class QueryEngine:
                  reranker: Reranker | None = None, graph: StateGraph | CompiledGraph | None = None) -> None:
         self.index = index
         self.config = config or QueryConfig()
-        self.llm = llm or OllamaChat(self.config.answer_model, host=self.config.host)
+        self.llm = llm or make_chat_model(self.config.answer_model, host=self.config.host)
         if small_llm is None and self.config.small_model:
-            small_llm = OllamaChat(self.config.small_model, host=self.config.host)
+            small_llm = make_chat_model(self.config.small_model, host=self.config.host)
         self.small_llm = small_llm or self.llm
         self.tools = ToolBox(tools)
         self.reranker = reranker if reranker is not None else _reranker(self.config, self.small_llm)
@@ -171,20 +171,29 @@ class QueryEngine:
         yield answer
 
 
-def ask(index: Any, question: str, llm_model: str = "llama3.2", *, host: str | None = None, k: int = 5,
-        small_model: str | None = None, config: QueryConfig | None = None, **engine_kwargs: Any) -> Answer:
-    """One question, one Answer: open the index (a path or an Index), ask ``llm_model`` on Ollama
-    (``small_model`` routes/rewrites/grades when given; ``config`` overrides all of these settings).
+def ask(index: Any, question: str, llm_model: str | ChatModel = "llama3.2", *, host: str | None = None,
+        k: int = 5, small_model: str | ChatModel | None = None, timeout: float | None = None,
+        config: QueryConfig | None = None, **engine_kwargs: Any) -> Answer:
+    """One question, one Answer: open the index (a path or an Index) and ask ``llm_model``, a model spec
+    (``qwen2.5-coder:1.5b`` on Ollama at ``host``, ``gguf:PATH``, ``openai:NAME@URL``) or a ChatModel;
+    ``small_model`` routes/rewrites/grades when given; ``timeout`` is seconds per LLM call; ``config``
+    overrides the retrieval and answer settings.
 
-    When Ollama is not running or the model is not pulled, the LLMError says what to run
-    (``ollama serve`` / ``ollama pull NAME``).
+    The model's server (or file) is checked before the index is opened, so a server that is down costs a
+    second, not a model load: the LLMError says what to run (``ollama serve`` / ``ollama pull NAME``).
     """
     from ragforge.retrieval.index import Index
 
-    config = config or QueryConfig(answer_model=llm_model, small_model=small_model, host=host, k=k,
-                                   candidates=max(20, k))
+    config = config or QueryConfig(k=k, candidates=max(20, k))
+    llm = make_chat_model(llm_model, host=host, timeout=timeout)
+    small = make_chat_model(small_model, host=host, timeout=timeout) if small_model is not None else None
+    for chat in (llm, small):
+        check = getattr(chat, "check", None)
+        if callable(check):
+            check()
+    engine_kwargs = {"llm": llm, "small_llm": small, "config": config, **engine_kwargs}
     if isinstance(index, (str, Path)):
-        with Index.open(Path(index)) as opened, QueryEngine(opened, config=config, **engine_kwargs) as engine:
+        with Index.open(Path(index)) as opened, QueryEngine(opened, **engine_kwargs) as engine:
             return engine.query(question)
-    with QueryEngine(index, config=config, **engine_kwargs) as engine:
+    with QueryEngine(index, **engine_kwargs) as engine:
         return engine.query(question)

@@ -1,0 +1,57 @@
+"""``PlainRAG``: the reference every change to the engine must beat. Same retrieval, one plain prompt.
+
+    baseline = PlainRAG(index, llm)
+    answer = baseline.query("Where is most of the Scottish Parliament's work done?")   # "In committee."
+
+It retrieves exactly as :class:`~ragforge.QueryEngine` does (mode, depth, fusion, ``k`` passages), asks the
+model once with the passages and the question for a short answer or the refusal sentence, and returns an
+:class:`~ragforge.Answer` (no citations, no checks). ``ragforge eval answers --baseline plain`` runs it beside
+the engine on the same questions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ragforge.llm import ChatModel
+from ragforge.query import prompts
+from ragforge.query.config import QueryConfig
+from ragforge.types import Answer
+
+PLAIN_SYSTEM = f"""Answer the question using only the passages below. Reply with the answer alone, in as few
+words as possible. If the passages do not contain the answer, reply exactly: {prompts.REFUSAL}"""
+
+
+class PlainRAG:
+    """Top-``k`` passages (the engine's retrieval settings) + one prompt -> the model's answer, unchecked."""
+
+    def __init__(self, index: Any, llm: ChatModel, *, config: QueryConfig | None = None) -> None:
+        self.index = index
+        self.llm = llm
+        self.config = config or QueryConfig()
+
+    def __repr__(self) -> str:
+        return f"PlainRAG(llm={getattr(self.llm, 'model', '?')!r})"
+
+    def close(self) -> None:
+        """Nothing to release (the model and the index are the caller's)."""
+
+    def __enter__(self) -> PlainRAG:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def query(self, question: str, *, where: Any = None) -> Answer:
+        config = self.config
+        hits = self.index.search(question, k=config.candidates, where=where, mode=config.mode,
+                                 options=config.search)[: config.k]
+        if not hits:
+            return Answer(question=question, text=prompts.REFUSAL, refused=True)
+        context = prompts.context_blocks(hits, max_chars=config.max_context_chars)
+        messages = [{"role": "system", "content": PLAIN_SYSTEM},
+                    {"role": "user", "content": f"Passages:\n{context}\n\nQuestion: {question}"}]
+        options = {"temperature": config.temperature, "num_predict": config.max_answer_tokens}
+        text = self.llm.chat(messages, options=options).text.strip()
+        return Answer(question=question, text=text or prompts.REFUSAL, hits=hits,
+                      refused=not text or prompts.is_refusal(text))
