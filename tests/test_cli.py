@@ -186,15 +186,19 @@ def test_eval_answers_through_the_stub(tmp_path: Path) -> None:
     dataset.write_text(json.dumps(squad))
     runner = CliRunner()
     with OllamaStub(models=["llama3.2"]) as stub:
-        stub.script_chat(json.dumps({"answer": "1889 [1]", "citations": [{"n": 1, "quote": "opened in 1889"}]}))
+        stub.script_chat("1889 [1]", "1889")  # the engine, then the plain baseline
         result = runner.invoke(main, ["eval", "answers", "--dataset", str(dataset), "--llm", "llama3.2", "--host",
                                       stub.host, "--model", "hashing:256", "--index", str(tmp_path / "idx"),
-                                      "--out", str(tmp_path / "out"), "-q"])
+                                      "--baseline", "plain", "--timeout", "30", "--out", str(tmp_path / "out"),
+                                      "-q"])
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "out" / "results.json").read_text())
     assert "EM" in result.output
     assert data["metrics"]["EM"] == 1.0 and data["metrics"]["F1"] == 1.0  # "1889 [1]" -> "1889" after stripping
-    assert data["metrics"]["hit@1"] == 1.0 and data["llm"] == "llama3.2"
+    assert data["metrics"]["hit@1"] == 1.0 and data["llm"] == "llama3.2" and data["settings"]["timeout"] == 30
+    plain = json.loads((tmp_path / "out" / "baseline-plain" / "results.json").read_text())
+    assert plain["settings"]["system"] == "plain" and plain["metrics"]["EM"] == 1.0
+    assert "plain llama3.2" in result.output  # the paired comparison is printed
 
 
 def test_bad_files_are_skipped_with_their_reason_and_indexing_goes_on(folder: Path, tmp_path: Path) -> None:

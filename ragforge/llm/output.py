@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -33,6 +34,19 @@ def strip_fences(text: str) -> str:
     return stripped.strip()
 
 
+def salvage_string(text: str, field: str) -> str | None:
+    """The string value of ``field`` in a JSON reply that may be cut off (a runaway reply hit its token
+    bound): ``'{"answer": "In committee [2]", "citations": [{"n": 2, "quote": "Much of'`` -> ``'In committee
+    [2]'``. ``None`` when the field's value is not there or is itself cut off."""
+    match = re.search(r'"' + re.escape(field) + r'"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+    if match is None:
+        return None
+    try:
+        return json.loads(f'"{match.group(1)}"')
+    except json.JSONDecodeError:
+        return None
+
+
 def repair_prompt(error: ValidationError) -> str:
     """The user message that re-asks after an invalid reply."""
     problems = "\n".join(
@@ -55,10 +69,12 @@ def structured(
     system: str | None = None,
     options: Mapping[str, Any] | None = None,
     instruct: bool = True,
+    schema: dict[str, Any] | None = None,
 ) -> T:
     """Ask ``model`` for an ``output_type`` value and return it validated.
 
-    The JSON schema of ``output_type`` goes to the server as ``format=``; with ``instruct`` it is also
+    The JSON schema of ``output_type`` (or ``schema``, when given) goes to the server as ``format=``, which
+    servers with grammars (Ollama, llama.cpp) enforce token by token; with ``instruct`` it is also
     appended to the last user message (models follow it better when told). An invalid reply is answered with
     the validation errors and the model asked again, up to ``retries`` times; then
     :class:`~ragforge.errors.StructuredOutputError` is raised with ``last_reply`` set.
@@ -74,7 +90,7 @@ def structured(
     """
     if retries < 0:
         raise ConfigError("retries must be >= 0")
-    schema = output_schema(output_type)
+    schema = schema if schema is not None else output_schema(output_type)
     messages = _initial(prompt, system, schema if instruct else None)
     last_reply = ""
     last_error: ValidationError | None = None

@@ -12,8 +12,10 @@
 
 The pipeline is a ragforge.graph graph (``engine.graph``; ``build_default_graph(node=fn)`` replaces a
 node): route -> retrieve (hybrid) | call_tools -> join -> rerank (none / LLM / cross-encoder) ->
-synthesise (numbered context, [n] citations) -> check grounding -> (weak: rewrite, retrieve again,
-bounded by ``max_rewrites``) -> finish (validated citations, or "The documents do not say.").
+synthesise (the direct answer and its [n], one call) -> check (which passage holds it: no model call) ->
+grade (only when unsure) -> attempt -> (refused or unsupported and retrieval weak: rewrite, retrieve again,
+bounded by ``max_rewrites``) -> finish (repaired, quoted citations, or "The documents do not say.").
+The refusal policy is spelled out on :class:`QueryConfig`; :class:`PlainRAG` is the one-prompt baseline.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from ragforge.query.grounding import Grounding, check_grounding
 from ragforge.query.plain import PlainRAG
 from ragforge.query.prompts import REFUSAL, is_refusal
 from ragforge.query.rerank_llm import LLMReranker
-from ragforge.query.state import Attempt, QueryDeps, QueryState
+from ragforge.query.state import Attempt, Claim, QueryDeps, QueryState
 
 __all__ = [
     "NODE_NAMES",
     "REFUSAL",
     "Attempt",
+    "Claim",
     "Grounding",
     "LLMReranker",
     "PlainRAG",

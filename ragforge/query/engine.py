@@ -15,14 +15,16 @@ from typing import Any
 from ragforge.errors import NodeError, QueryError, RagforgeError
 from ragforge.graph import END, START, CompiledGraph, RunResult, StateGraph
 from ragforge.llm import ChatModel, Tool, ToolBox, make_chat_model
-from ragforge.query import nodes
+from ragforge.query import nodes, routing, verdict
 from ragforge.query.config import QueryConfig
 from ragforge.query.rerank_llm import LLMReranker
 from ragforge.query.state import QueryDeps, QueryState
 from ragforge.retrieval.rerank import CrossEncoderReranker, Reranker
 from ragforge.types import Answer, Citation
 
-NODE_NAMES = ("route", "retrieve", "call_tools", "join", "rerank", "synthesise", "check", "rewrite", "finish")
+NODE_NAMES = ("route", "retrieve", "call_tools", "join", "rerank", "synthesise", "check", "grade", "attempt",
+              "rewrite", "finish")
+_MODULES = {"route": routing, "check": verdict, "grade": verdict, "attempt": verdict, "finish": verdict}
 
 
 def build_default_graph(**replace: Callable[..., Any]) -> StateGraph:
@@ -31,19 +33,21 @@ def build_default_graph(**replace: Callable[..., Any]) -> StateGraph:
     unknown = set(replace) - set(NODE_NAMES)
     if unknown:
         raise QueryError(f"unknown query-graph nodes {sorted(unknown)}; the nodes are {list(NODE_NAMES)}")
-    fns = {name: replace.get(name, getattr(nodes, name)) for name in NODE_NAMES}
+    fns = {name: replace.get(name, getattr(_MODULES.get(name, nodes), name)) for name in NODE_NAMES}
     graph = StateGraph(QueryState, name="query")
     for name in NODE_NAMES:
         graph.add_node(name, fns[name])
     graph.add_edge(START, "route")
-    graph.add_conditional_edges("route", nodes.after_route, ["retrieve", "call_tools"])
+    graph.add_conditional_edges("route", routing.after_route, ["retrieve", "call_tools"])
     graph.add_edge("retrieve", "join")
     graph.add_edge("call_tools", "join")
     graph.add_edge("join", "rerank")
     graph.add_edge("rerank", "synthesise")
     graph.add_edge("synthesise", "check")
-    graph.add_conditional_edges("check", nodes.after_check, ["rewrite", "finish"])
-    graph.add_edge("rewrite", "retrieve")
+    graph.add_conditional_edges("check", verdict.after_check, ["grade", "attempt"])
+    graph.add_edge("grade", "attempt")
+    graph.add_conditional_edges("attempt", nodes.after_verdict, ["rewrite", "finish"])
+    graph.add_conditional_edges("rewrite", nodes.after_rewrite, ["retrieve", "finish"])
     graph.add_edge("finish", END)
     return graph
 

@@ -1,9 +1,10 @@
 """The nodes of the default query graph. Each is ``node(state, ctx) -> partial update``.
 
 route -> retrieve | call_tools (in parallel when both) -> join -> rerank -> synthesise -> check
--> (weak or refused, rounds left: rewrite -> retrieve -> ...) -> finish.
-Dependencies come from ``ctx.deps`` (:class:`~ragforge.query.state.QueryDeps`); each node reports what
-it decided through ``ctx.emit`` so the trace tells the story of a run.
+-> (unsure: grade) -> (refused or unsupported, retrieval weak, rounds left: rewrite -> retrieve -> ...)
+-> finish. Dependencies come from ``ctx.deps`` (:class:`~ragforge.query.state.QueryDeps`); each node reports
+what it decided through ``ctx.emit`` so the trace tells the story of a run. ``route`` lives in
+:mod:`~ragforge.query.routing`; ``check``, ``grade`` and ``finish`` in :mod:`~ragforge.query.verdict`.
 """
 
 from __future__ import annotations
@@ -15,66 +16,17 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ragforge.errors import StructuredOutputError, ToolError
-from ragforge.llm import Message, Tool, structured
+from ragforge.llm import Message, structured
+from ragforge.llm.output import salvage_string
 from ragforge.query import prompts
-from ragforge.query.citations import MARKER, resolve
-from ragforge.query.grounding import check_grounding
-from ragforge.query.state import Attempt, QueryDeps, QueryState
-from ragforge.types import Answer, Chunk, Hit
-
-SEARCH_TOOL = "search_documents"
-
-
-def search_documents(query: str) -> str:
-    """Search the user's indexed documents for passages about the query.
-
-    Args:
-        query: what to look for
-    """
-    return query  # never run: the router only reads which tools the model called
-
-
-class QuotedCitation(BaseModel):
-    n: int
-    quote: str = ""
-
-
-class AnswerReply(BaseModel):
-    answer: str
-    citations: list[QuotedCitation] = Field(default_factory=list)
-
-
-class GradeReply(BaseModel):
-    supported: bool
-    reason: str = ""
+from ragforge.query.citations import MARKER
+from ragforge.query.state import QueryDeps, QueryState
+from ragforge.query.support import words
+from ragforge.types import Chunk, Hit
 
 
 def _deps(ctx: Any) -> QueryDeps:
     return ctx.deps
-
-
-def route(state: QueryState, ctx: Any) -> dict[str, Any]:
-    """Retrieval, the user's tools, or both: the small model picks by calling tools. No tools: retrieval."""
-    deps = _deps(ctx)
-    update: dict[str, Any] = {"query": state.query or state.question}
-    if not len(deps.tools):
-        ctx.emit({"type": "route", "route": "retrieve", "reason": "no tools registered"})
-        return {**update, "route": "retrieve", "tool_calls": []}
-    tools = [Tool.from_function(search_documents), *deps.tools.tools.values()]
-    messages = [Message(role="system", content=prompts.ROUTER_SYSTEM),
-                Message(role="user", content=state.question)]
-    reply = deps.small_llm.chat(messages, tools=tools, options=deps.options)
-    search = any(c.name == SEARCH_TOOL for c in reply.tool_calls)
-    calls = [c for c in reply.tool_calls if c.name in deps.tools]
-    ignored = [c.name for c in reply.tool_calls if c.name != SEARCH_TOOL and c.name not in deps.tools]
-    choice = "both" if search and calls else "tools" if calls else "retrieve"
-    ctx.emit({"type": "route", "route": choice, "tool_calls": [c.model_dump() for c in calls],
-              "ignored": ignored})
-    return {**update, "route": choice, "tool_calls": calls}
-
-
-def after_route(state: QueryState) -> list[str]:
-    return {"retrieve": ["retrieve"], "tools": ["call_tools"], "both": ["retrieve", "call_tools"]}[state.route]
 
 
 def retrieve(state: QueryState, ctx: Any) -> dict[str, Any]:
@@ -83,9 +35,10 @@ def retrieve(state: QueryState, ctx: Any) -> dict[str, Any]:
     query = state.query or state.question
     hits = deps.index.search(query, k=deps.config.candidates, where=deps.where, mode=deps.config.mode,
                              options=deps.config.search)
+    queries = [*state.queries, query]
     ctx.emit({"type": "retrieve", "query": query, "hits": len(hits),
               "top": [[h.chunk.citation_label(), round(h.score, 4)] for h in hits[:5]]})
-    return {"retrieved": hits}
+    return {"retrieved": hits, "queries": queries}
 
 
 def _tool_hit(name: str, arguments: dict[str, Any], text: str) -> Hit:
@@ -138,28 +91,54 @@ def _below_min_score(state: QueryState, deps: QueryDeps) -> bool:
     return max((h.score for h in state.context), default=float("-inf")) < deps.config.min_score
 
 
+def answer_schema(deps: QueryDeps) -> dict[str, Any]:
+    """The structured reply's JSON schema, bounded so a small model cannot run away inside it."""
+    config = deps.config
+    cite: dict[str, Any] = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}},
+                            "required": ["n"]}
+    if config.quotes:
+        cite["properties"]["quote"] = {"type": "string", "maxLength": config.max_quote_chars}
+    return {"type": "object",
+            "properties": {"answer": {"type": "string", "maxLength": 600},
+                           "citations": {"type": "array", "items": cite, "maxItems": config.max_citations}},
+            "required": ["answer"]}
+
+
+class QuotedCitation(BaseModel):
+    n: int
+    quote: str = ""
+
+
+class AnswerReply(BaseModel):
+    answer: str
+    citations: list[QuotedCitation] = Field(default_factory=list)
+
+
 def synthesise(state: QueryState, ctx: Any) -> dict[str, Any]:
     """Ask the answer model, with the numbered context; stream pieces when ``deps.on_token`` is set."""
     deps = _deps(ctx)
     if not state.context or _below_min_score(state, deps):
         ctx.emit({"type": "synthesise", "skipped": "no context" if not state.context else "below min_score"})
         return {"draft": prompts.REFUSAL, "quotes": {}}
-    as_json = deps.config.answer_format == "json" and deps.on_token is None
+    config = deps.config
+    as_json = config.answer_format == "json" and deps.on_token is None
     messages = prompts.answer_messages(state.question, state.context, as_json=as_json,
-                                       max_chars=deps.config.max_context_chars)
+                                       max_chars=config.max_context_chars, style=config.answer_style,
+                                       quotes=config.quotes)
     if deps.on_token is not None:
-        stream = deps.llm.stream(messages, options=deps.options)
+        stream = deps.llm.stream(messages, options=deps.answer_options)
         for piece in stream:
             deps.on_token(piece)
         return {"draft": stream.result.text.strip(), "quotes": {}}
     if not as_json:
-        return {"draft": deps.llm.chat(messages, options=deps.options).text.strip(), "quotes": {}}
+        return {"draft": deps.llm.chat(messages, options=deps.answer_options).text.strip(), "quotes": {}}
     try:
-        reply = structured(deps.llm, messages, AnswerReply, retries=deps.config.json_retries,
-                           options=deps.options)
-    except StructuredOutputError as exc:  # keep the text: its [n] markers are checked like any answer
-        ctx.emit({"type": "synthesise", "structured_failed": str(exc)[:300]})
-        return {"draft": exc.last_reply.strip(), "quotes": {}}
+        reply = structured(deps.llm, messages, AnswerReply, retries=config.json_retries,
+                           options=deps.answer_options, instruct=False, schema=answer_schema(deps))
+    except StructuredOutputError as exc:  # cut off or invalid: keep the answer if it is there
+        salvaged = salvage_string(exc.last_reply, "answer")
+        ctx.emit({"type": "synthesise", "structured_failed": str(exc)[:200], "salvaged": salvaged is not None})
+        return {"draft": (salvaged if salvaged is not None else exc.last_reply).strip(), "quotes": {}}
     quotes: dict[int, list[str]] = {}
     for cite in reply.citations:
         quotes.setdefault(cite.n, []).append(cite.quote)
@@ -171,43 +150,22 @@ def synthesise(state: QueryState, ctx: Any) -> dict[str, Any]:
     return {"draft": draft, "quotes": quotes}
 
 
-def _grade(state: QueryState, deps: QueryDeps, draft: str) -> bool | None:
-    prompt = prompts.GRADE_PROMPT.format(context=prompts.context_blocks(state.context,
-                                                                         max_chars=deps.config.max_context_chars),
-                                         answer=draft)
-    try:
-        return structured(deps.small_llm, prompt, GradeReply, retries=1, options=deps.options).supported
-    except StructuredOutputError:
-        return None
+def retrieval_alignment(question: str, hits: list[Hit]) -> float:
+    """The largest share of the question's words that one passage holds (low: retrieval missed)."""
+    wanted = words(question)
+    if not wanted:
+        return 1.0
+    return max((len(wanted & words(h.chunk.text)) / len(wanted) for h in hits), default=0.0)
 
 
-def check(state: QueryState, ctx: Any) -> dict[str, Any]:
-    """Is the draft grounded? Refusal, or the share of its sentences backed by the chunks they cite."""
+def after_verdict(state: QueryState, ctx: Any) -> str:
+    """Rewrite when the attempt failed and retrieval looks weak, rounds and tools permitting; else finish."""
     deps = _deps(ctx)
-    query = state.query or state.question
-    if prompts.is_refusal(state.draft):
-        verdict, score = "refused", 0.0
-    else:
-        resolved = resolve(state.draft, state.context, state.quotes)
-        score = check_grounding(resolved.text, state.context, min_overlap=deps.config.min_overlap).score
-        if not resolved.citations:
-            score = 0.0
-        verdict = "ok" if score >= deps.config.weak_below else "weak"
-        if deps.config.llm_grader and resolved.citations:
-            graded = _grade(state, deps, resolved.text)
-            ctx.emit({"type": "grade", "supported": graded})
-            if graded is False:  # the grader overrules the lexical check: this attempt counts as unsupported
-                verdict, score = "weak", 0.0
-    ctx.emit({"type": "check", "verdict": verdict, "grounding": score})
-    attempt = Attempt(query=query, context=state.context, draft=state.draft, quotes=state.quotes,
-                      grounding=score, verdict=verdict)
-    return {"grounding": score, "verdict": verdict, "attempts": [attempt]}
-
-
-def after_check(state: QueryState, ctx: Any) -> str:
-    deps = _deps(ctx)
-    retry = state.verdict in ("weak", "refused") and state.route != "tools"
-    return "rewrite" if retry and state.rewrites < deps.max_rewrites else "finish"
+    failed = state.verdict in ("refused", "unsupported")
+    if not failed or state.route == "tools" or state.rewrites >= deps.max_rewrites:
+        return "finish"
+    found = [h for h in state.context if h.chunk.file_type != "tool"]
+    return "rewrite" if retrieval_alignment(state.question, found) < deps.config.rewrite_below else "finish"
 
 
 def clean_query(text: str) -> str:
@@ -217,34 +175,24 @@ def clean_query(text: str) -> str:
     return first.strip().strip("\"'`").strip()
 
 
+def _same_query(a: str, b: str) -> bool:
+    return " ".join(re.findall(r"\w+", a.lower())) == " ".join(re.findall(r"\w+", b.lower()))
+
+
 def rewrite(state: QueryState, ctx: Any) -> dict[str, Any]:
-    """Ask the small model for a better search query; the next round retrieves with it."""
+    """Ask the small model for a better search query; a query already tried is not run again."""
     deps = _deps(ctx)
-    prompt = prompts.REWRITE_PROMPT.format(question=state.question, query=state.query or state.question)
+    current = state.query or state.question
+    prompt = prompts.REWRITE_PROMPT.format(question=state.question, query=current)
     text = deps.small_llm.chat([Message(role="user", content=prompt)], options=deps.options).text
     query = clean_query(text) or state.question
-    ctx.emit({"type": "rewrite", "from": state.query or state.question, "to": query})
+    tried = [state.question, *state.queries]
+    if any(_same_query(query, earlier) for earlier in tried):
+        ctx.emit({"type": "rewrite", "from": current, "to": query, "skipped": "same as an earlier query"})
+        return {"rewrites": state.rewrites + 1, "verdict": state.verdict, "query": ""}
+    ctx.emit({"type": "rewrite", "from": current, "to": query})
     return {"query": query, "rewrites": state.rewrites + 1}
 
 
-def _best(attempts: list[Attempt]) -> Attempt | None:
-    best = None
-    for attempt in attempts:  # the latest wins ties
-        if attempt.verdict != "refused" and (best is None or attempt.grounding >= best.grounding):
-            best = attempt
-    return best
-
-
-def finish(state: QueryState, ctx: Any) -> dict[str, Any]:
-    """The Answer: the best-grounded attempt with validated citations, or the refusal."""
-    deps = _deps(ctx)
-    best = _best(state.attempts)
-    last_context = state.attempts[-1].context if state.attempts else state.context
-    if best is None or best.grounding <= deps.config.refuse_below:
-        reason = "the model said the passages do not answer" if best is None else "no cited passage supports it"
-        ctx.emit({"type": "finish", "refused": True, "reason": reason})
-        return {"answer": Answer(question=state.question, text=prompts.REFUSAL, hits=last_context, refused=True)}
-    resolved = resolve(best.draft, best.context, best.quotes)
-    ctx.emit({"type": "finish", "refused": False, "grounding": best.grounding, "dropped": resolved.dropped})
-    return {"answer": Answer(question=state.question, text=resolved.text, citations=resolved.citations,
-                             hits=best.context, dropped_citations=resolved.dropped)}
+def after_rewrite(state: QueryState) -> str:
+    return "retrieve" if state.query else "finish"

@@ -17,15 +17,27 @@ REFUSAL = "The documents do not say."
 ANSWER_RULES = f"""You answer questions using ONLY the numbered context passages below.
 Rules:
 - Use only facts stated in the passages; never use outside knowledge.
-- After every sentence that states a fact, cite the passage(s) it comes from as [n], e.g. [1] or [1, 3].
-- Cite only numbers that appear in the context.
-- Be concise: answer in one to four sentences.
-- If the passages do not contain the answer, reply with exactly this sentence and nothing else:
+- Start with the direct answer in as few words as the question needs: a name, a number, a date, a place or a
+  short phrase (a short sentence only when the question asks for an explanation or a list).
+- After the answer, write the number of the passage that states it in brackets, e.g. [2].
+- If the passages do not state the answer, reply with exactly this sentence and nothing else:
 {REFUSAL}"""
 
+SHORT_RULE = """- Write nothing else: no restating of the question, no explanation.
+Example reply: In committee [2]."""
+
+EXPLAINED_RULE = """- Then, on the same line, at most two short sentences from the passages that support the answer,
+  each ending with its passage number, e.g. "In committee [2]. Committees do most of the work [2]."."""
+
 JSON_RULES = """Reply with a JSON object:
-{"answer": "<the answer, with [n] after each claim, or the refusal sentence>",
- "citations": [{"n": <passage number>, "quote": "<an exact, short span copied from that passage>"}]}"""
+{"answer": "<the direct answer with [n] after it, or the refusal sentence>",
+ "citations": [{"n": <passage number>, "quote": "<a short span copied exactly from that passage>"}]}"""
+
+JSON_RULES_NO_QUOTES = """Reply with a JSON object:
+{"answer": "<the direct answer with [n] after it, or the refusal sentence>", "citations": [{"n": <passage number>}]}"""
+
+GRADE_QUESTION = """Check the answer you gave: is "{answer}" stated in the passages as the answer to the
+question "{question}"? Reply with a JSON object {{"supported": true}} or {{"supported": false}}."""
 
 REWRITE_PROMPT = """A search over a document collection for the question below found passages that do not
 answer it well. Write ONE better search query for the same question: use the likely words of a document
@@ -33,15 +45,6 @@ that would answer it, expand abbreviations, drop filler words. Reply with the qu
 
 Question: {question}
 Previous query: {query}"""
-
-GRADE_PROMPT = """Does the context support the answer? Every claim of the answer must be stated in the
-context. Reply with a JSON object {{"supported": true|false, "reason": "<one short sentence>"}}.
-
-Context:
-{context}
-
-Answer:
-{answer}"""
 
 RERANK_PROMPT = """Score how well each passage answers the question, from 0 (irrelevant) to 10 (answers it
 fully). Reply with a JSON object {{"scores": [{{"n": <passage number>, "score": <0-10>}}, ...]}} with one
@@ -79,10 +82,16 @@ def context_blocks(hits: Sequence[Hit], *, max_chars: int | None = None) -> str:
     return "\n\n".join(blocks)
 
 
-def answer_messages(question: str, hits: Sequence[Hit], *, as_json: bool,
-                    max_chars: int | None = None) -> list[dict[str, str]]:
-    """System + user messages for the synthesis step (role/content dicts)."""
-    system = ANSWER_RULES + ("\n\n" + JSON_RULES if as_json else "")
+def answer_messages(question: str, hits: Sequence[Hit], *, as_json: bool, max_chars: int | None = None,
+                    style: str = "short", quotes: bool = False) -> list[dict[str, str]]:
+    """System + user messages for the synthesis step (role/content dicts).
+
+    ``style`` "short" asks for the direct answer alone; "explained" allows two supporting sentences.
+    ``quotes`` (JSON only) asks the model to copy a span per citation; without it the engine finds the spans.
+    """
+    system = ANSWER_RULES + "\n" + (EXPLAINED_RULE if style == "explained" else SHORT_RULE)
+    if as_json:
+        system += "\n\n" + (JSON_RULES if quotes else JSON_RULES_NO_QUOTES)
     user = f"Context:\n{context_blocks(hits, max_chars=max_chars)}\n\nQuestion: {question}"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 

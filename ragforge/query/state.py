@@ -19,18 +19,33 @@ from ragforge.retrieval.rerank import Reranker
 from ragforge.types import Hit
 
 Route = Literal["retrieve", "tools", "both"]
-Verdict = Literal["", "ok", "weak", "refused", "unsupported"]
+Verdict = Literal["", "supported", "unsure", "unsupported", "refused"]
+
+
+class Claim(BaseModel):
+    """One claim of an answer (a clause ending with its [n], or a sentence) and the passage window that holds
+    it (block numbers are 1-based)."""
+
+    text: str  # the clause without its markers
+    at: tuple[int, int] = (0, 0)  # where the clause stands in the draft (unknown [n] numbers removed)
+    cited: list[int] = Field(default_factory=list)  # what the model cited
+    passage: int | None = None  # the block the engine attributes it to (None: no passage holds it)
+    start: int = 0  # the quote's span in that chunk's text
+    end: int = 0
+    support: float = 0.0  # share of the claim's words in that window
+    alignment: float = 0.0  # share of the question's words around it
 
 
 class Attempt(BaseModel):
-    """One synthesis attempt and how well it was grounded (the engine keeps the best)."""
+    """One synthesis attempt and how it was judged (the engine answers from the last supported one)."""
 
     query: str
     context: list[Hit]
     draft: str
     quotes: dict[int, list[str]] = Field(default_factory=dict)
-    grounding: float = 0.0
+    claims: list[Claim] = Field(default_factory=list)
     verdict: Verdict = ""
+    graded: bool | None = None  # the small model's verdict, when it was asked
 
 
 class QueryState(BaseModel):
@@ -43,9 +58,11 @@ class QueryState(BaseModel):
     context: list[Hit] = Field(default_factory=list)  # the numbered blocks of the prompt
     draft: str = ""  # the model's raw answer text
     quotes: dict[int, list[str]] = Field(default_factory=dict)  # block number -> quoted spans
-    grounding: float = 0.0
+    claims: list[Claim] = Field(default_factory=list)  # the draft's sentences, attributed to passages
     verdict: Verdict = ""
+    graded: bool | None = None  # the small model's verdict on this round's draft, when it was asked
     rewrites: int = 0
+    queries: list[str] = Field(default_factory=list)  # every search query run, in order
     attempts: Annotated[list[Attempt], append] = Field(default_factory=list)
     answer: Any = None  # the final ragforge.types.Answer, set by the "finish" node
 
@@ -67,3 +84,8 @@ class QueryDeps:
     @property
     def options(self) -> dict[str, Any]:
         return {"temperature": self.config.temperature}
+
+    @property
+    def answer_options(self) -> dict[str, Any]:
+        """Options of the answer call: a bound on the reply."""
+        return {**self.options, "num_predict": self.config.max_answer_tokens}

@@ -56,18 +56,14 @@ def scripted_model(script: dict[str, object]) -> ScriptedChatModel:
 
 
 SCRIPT = {
-    # right answer, verified quote
-    "When did the Eiffel Tower open?": lambda m: json.dumps(
-        {"answer": f"1889 [{_n(m, 'Towers/0')}]", "citations": [{"n": _n(m, "Towers/0"), "quote": "opened in 1889"}]}),
-    # right answer, one right and one wrong citation (the wrong one's quote is not in its chunk)
-    "How tall is the Eiffel Tower?": lambda m: json.dumps(
-        {"answer": f"330 metres [{_n(m, 'Towers/0')}, {_n(m, 'Fruit/0')}]",
-         "citations": [{"n": _n(m, "Towers/0"), "quote": "330 metres tall"},
-                       {"n": _n(m, "Fruit/0"), "quote": "330 metres"}]}),
+    # right answer, right block
+    "When did the Eiffel Tower open?": lambda m: f"1889 [{_n(m, 'Towers/0')}]",
+    # right answer citing a right and a wrong block: the engine keeps the block that holds the words
+    "How tall is the Eiffel Tower?": lambda m: f"330 metres [{_n(m, 'Towers/0')}, {_n(m, 'Fruit/0')}]",
     # refusal of an answerable question
-    "What colour are bananas?": json.dumps({"answer": "The documents do not say."}),
-    # malformed JSON every time: the text and its marker are used
-    "What are bananas rich in?": lambda m: f"Potassium [{_n(m, 'Fruit/0')}]",
+    "What colour are bananas?": "The documents do not say.",
+    # right answer, WRONG block only: repaired to the passage that holds it
+    "What are bananas rich in?": lambda m: f"Potassium [{_n(m, 'Towers/0')}]",
 }
 
 
@@ -79,13 +75,15 @@ def test_squad_loop_figures_by_hand(tmp_path: Path) -> None:
     assert [by_id[q].scores["EM"] for q in ("q1", "q2", "q3", "q4")] == [1.0, 1.0, 0.0, 1.0]
     assert result.metrics["EM"] == pytest.approx(0.75) and result.metrics["F1"] == pytest.approx(0.75)
     assert result.metrics["false_refusal_rate"] == pytest.approx(0.25)  # q3 refused
-    # citation precision: q1 1/1, q2 1/2, q4 1/1 (q3 refused: no citations) -> 2.5 / 3
-    assert result.metrics["citation_precision"] == pytest.approx(2.5 / 3) and result.counts["citation_precision"] == 3
-    # quotes verified: q1 1/1, q2 1/2 (the fruit quote is wrong), q4 0/1 (no quote) -> 1.5 / 3
-    assert result.metrics["quote_verified"] == pytest.approx(0.5)
+    # every citation points at the gold passage after repair (q1, q2, q4; q3 refused: no citations)
+    assert result.metrics["citation_precision"] == 1.0 and result.counts["citation_precision"] == 3
+    assert result.metrics["quote_verified"] == 1.0  # the engine's quotes are spans of the passage
+    assert by_id["q4"].repairs[0]["reason"].startswith("the words stand in passage")
+    assert result.metrics["llm_calls"] == 1.0 and result.metrics["generated_tokens"] == 0.0  # scripted: no usage
     assert result.metrics["hit@k"] == 1.0 and result.metrics["hit@1"] == 1.0
     assert result.metrics["refusal_rate"] is None  # no unanswerable questions
     assert by_id["q3"].refused and by_id["q4"].prediction.startswith("Potassium [")
+    assert [e["node"] for e in by_id["q1"].trace if e["type"] == "node"][-1] == "finish"
     low, high = result.ci["EM"]
     assert 0.0 <= low <= 0.75 <= high <= 1.0
 
@@ -95,6 +93,29 @@ def test_squad_loop_figures_by_hand(tmp_path: Path) -> None:
     assert "| EM | 0.750 |" in report and "answers.png" in report
     assert load_result(tmp_path / "out").metrics == result.metrics
     assert re.search(r"^EM\s+0\.750\s+\[", result.table(), re.M)
+
+
+def test_the_plain_baseline_runs_beside_the_engine_on_the_same_questions(tmp_path: Path) -> None:
+    plain = {"When did the Eiffel Tower open?": "1889", "How tall is the Eiffel Tower?": "It is tall.",
+             "What colour are bananas?": "Yellow.", "What are bananas rich in?": "The documents do not say."}
+
+    def reply(messages: list[Message]) -> str:
+        if "Reply with the answer alone" in messages[0].content:  # the plain prompt
+            question = re.search(r"Question: (.*)", messages[-1].content).group(1).strip()
+            return plain[question]
+        return scripted_model(SCRIPT).chat(messages).text
+
+    llm = ScriptedChatModel([reply], repeat_last=True)
+    result = run_answer_eval(squad_file(tmp_path), llm=llm, model="hashing:256", baseline="plain",
+                             out_dir=tmp_path / "out", resamples=200)
+    base = load_result(tmp_path / "out" / "baseline-plain")
+    assert base.settings["system"] == "plain" and result.settings["system"] == "engine"
+    assert [q.id for q in base.per_question] == [q.id for q in result.per_question]
+    assert base.metrics["EM"] == 0.5 and result.metrics["EM"] == 0.75
+    f1 = next(c for c in result.comparisons if c.metric == "F1")
+    assert (f1.a, f1.b) == ("plain scripted", "engine scripted") and f1.difference == pytest.approx(0.25)
+    assert base.per_question[0].citations == [] and base.metrics["llm_calls"] == 1.0
+    assert "--baseline plain" in (result.command or "")
 
 
 def clapnq_folder(tmp_path: Path) -> Path:
@@ -117,12 +138,11 @@ def clapnq_folder(tmp_path: Path) -> Path:
 def test_clapnq_refusals_and_judge(tmp_path: Path) -> None:
     tower = "Eiffel Tower #"
     script = {
-        "when did the eiffel tower open": lambda m: json.dumps({"answer": f"It opened in 1889 [{_n(m, tower)}]."}),
-        "what are bananas rich in": lambda m: json.dumps(
-            {"answer": f"Bananas are rich in potassium [{_n(m, 'Banana #')}]."}),
-        "who designed the eiffel tower": json.dumps({"answer": "The documents do not say."}),
-        # a hallucination the lexical check cannot catch: every content word is in the cited passage
-        "how much do bananas cost": lambda m: json.dumps({"answer": f"Bananas are yellow [{_n(m, 'Banana #')}]."}),
+        "when did the eiffel tower open": lambda m: f"It opened in 1889 [{_n(m, tower)}].",
+        "what are bananas rich in": lambda m: f"Bananas are rich in potassium [{_n(m, 'Banana #')}].",
+        "who designed the eiffel tower": "The documents do not say.",
+        # a hallucination the lexical check cannot catch: every word is in the passage, which is about bananas
+        "how much do bananas cost": lambda m: f"Bananas are yellow [{_n(m, 'Banana #')}].",
     }
     judge = ScriptedChatModel([json.dumps({"claims": [{"claim": "x", "supported": True},
                                                       {"claim": "y", "supported": False}]})], repeat_last=True)
@@ -152,9 +172,9 @@ def test_the_loop_over_http_against_the_ollama_stub(tmp_path: Path) -> None:
                                out_dir=tmp_path / "a", resamples=200)
         part = run_answer_eval(squad_file(tmp_path), llm="llama3.2", host=stub.host, model="hashing:256",
                                limit=2, baseline=tmp_path / "a", out_dir=tmp_path / "b", resamples=200)
-    # the same four scripted replies (right, wrong citation, refusal, malformed JSON) over HTTP
+    # the same four scripted replies (right, a wrong block beside the right one, refusal, wrong block) over HTTP
     assert full.llm == "llama3.2" and full.metrics["EM"] == pytest.approx(0.75)
-    assert full.metrics["citation_precision"] == pytest.approx(2.5 / 3)
+    assert full.metrics["citation_precision"] == 1.0
     assert full.metrics["false_refusal_rate"] == pytest.approx(0.25)
     assert [q.id for q in part.per_question] == ["q1", "q3"]  # spread evenly over the four
     assert part.metrics["EM"] == 0.5 and "--limit 2" in (part.command or "")

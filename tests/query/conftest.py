@@ -16,6 +16,10 @@ BRIDGE = "The Golden Gate Bridge spans the strait in San Francisco. It opened in
 FRUIT = "Bananas are yellow fruit rich in potassium. They grow in tropical regions."
 REPORT_P1 = "Annual report 2023. Revenue grew strongly."
 REPORT_P2 = "Net revenue was 4,210 million dollars in fiscal 2023, up 7 percent."
+PARLIAMENT = ("The Scottish Parliament meets at Holyrood in Edinburgh. "
+              "Much of the work of the Scottish Parliament is done in committee. "
+              "Committees have a stronger role than in other parliamentary systems.")
+RUBBER = "Malaysia is the third largest producer of natural rubber. Plantations cover much of the country."
 
 
 def documents() -> list[Document]:
@@ -27,6 +31,8 @@ def documents() -> list[Document]:
         Document(source="bridge.txt", text=BRIDGE, file_type="text"),
         Document(source="fruit.txt", text=FRUIT, file_type="text"),
         Document(source="report.pdf", text=report, file_type="pdf", sections=sections),
+        Document(source="parliament.txt", text=PARLIAMENT, file_type="text"),
+        Document(source="rubber.txt", text=RUBBER, file_type="text"),
     ]
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from ragforge.errors import LLMConnectionError, LLMModelNotFoundError
 from ragforge.llm import OllamaChat
-from ragforge.query import QueryEngine, ask
+from ragforge.query import QueryConfig, QueryEngine, ask
 from ragforge.testing.ollama_stub import OllamaStub
 from ragforge.types import Answer
 
@@ -37,10 +37,12 @@ def _closed_port() -> int:
 def test_query_over_http_with_structured_reply(index) -> None:
     with OllamaStub(models=["llama3.2"]) as stub:
         stub.script_chat(_json_answer)
-        answer = QueryEngine(index, llm=OllamaChat("llama3.2", host=stub.host)).query(Q)
+        config = QueryConfig(answer_format="json", quotes=True)
+        answer = QueryEngine(index, llm=OllamaChat("llama3.2", host=stub.host), config=config).query(Q)
         body = stub.bodies("/api/chat")[0]
     assert body["model"] == "llama3.2" and body["format"]["type"] == "object"  # the JSON schema was sent
-    assert body["options"]["temperature"] == 0.0
+    assert body["options"]["temperature"] == 0.0 and body["options"]["num_predict"] == 128
+    assert body["options"]["num_ctx"] == 2048  # a context that holds this prompt
     assert not answer.refused and answer.citations[0].verified and answer.citations[0].source == "tower.md"
 
 
@@ -63,8 +65,9 @@ def test_ask_opens_the_index_by_path(index, tmp_path: Path) -> None:
 
 def test_malformed_server_reply_falls_back_then_refuses(index) -> None:
     with OllamaStub(models=["llama3.2"]) as stub:
-        stub.script_chat("not json at all", "still not json", "a rewritten query", "nope", "nope again")
-        answer = QueryEngine(index, llm=OllamaChat("llama3.2", host=stub.host)).query(Q)
+        stub.script_chat("not json at all", '{"supported": false}')
+        config = QueryConfig(answer_format="json")
+        answer = QueryEngine(index, llm=OllamaChat("llama3.2", host=stub.host), config=config).query(Q)
     assert answer.refused and answer.citations == []
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from pathlib import Path
@@ -38,11 +37,11 @@ def test_readme_tool_routing_example(index, tmp_path: Path) -> None:
         prompt = messages[-1].content
         tool = int(re.search(r"\[(\d+)\] \(tool: revenue_by_year", prompt).group(1))
         page = int(re.search(r"\[(\d+)\] \(report\.pdf, p\. 2", prompt).group(1))
-        return json.dumps({"answer": f"Revenue was 4210.0 million USD in 2023 [{tool}]; the report says net revenue "
-                                     f"was up 7 percent [{page}].",
-                           "citations": [{"n": tool, "quote": '"revenue_musd": 4210.0'},
-                                         {"n": page, "quote": "up 7 percent"}]})
+        return (f"Revenue was 4210.0 million USD in 2023 [{tool}]; the report says net revenue was up 7 percent "
+                f"[{page}].")
 
+    # "million USD" is the model's paraphrase of the tool's JSON: unsure, so the small model grades it once
+    router.add('{"supported": true}')
     engine = QueryEngine(index, llm=ScriptedChatModel([answer]), small_llm=router,
                          tools=[revenue_by_year, percent_change])
     result = engine.query("What does the database say 2023 revenue was, and what did the report say?")

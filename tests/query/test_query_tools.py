@@ -7,7 +7,7 @@ import re
 
 from ragforge.errors import LLMConnectionError
 from ragforge.llm import ChatResult, Message
-from ragforge.query import LLMReranker, QueryConfig, QueryEngine
+from ragforge.query import REFUSAL, LLMReranker, QueryConfig, QueryEngine
 from ragforge.testing.chat import ScriptedChatModel
 
 QUESTION = "How tall is the Eiffel Tower in feet?"
@@ -46,27 +46,57 @@ def route_event(answer) -> dict:
     return next(e for line in answer.trace if line["type"] == "node" for e in line["events"] if e["type"] == "route")
 
 
-def test_no_tool_call_means_retrieval(index) -> None:
-    router = ScriptedChatModel([ChatResult(text="I would search.")])
-    llm = ScriptedChatModel([lambda m: json.dumps({"answer": f"It is 330 metres tall [{block(m, 'tower.md')}]."})])
+def test_no_tool_chosen_means_retrieval_and_the_trace_says_so(index) -> None:
+    router = ScriptedChatModel([ChatResult(text="I would search."), json.dumps({"tool": "none", "arguments": {}})])
+    llm = ScriptedChatModel([lambda m: f"330 metres [{block(m, 'tower.md')}]."])
     answer = QueryEngine(index, llm=llm, small_llm=router, tools=[metres_to_feet]).query(QUESTION)
-    assert route_event(answer)["route"] == "retrieve" and "call_tools" not in node_steps(answer)
+    event = route_event(answer)
+    assert event["route"] == "retrieve" and event["reason"] == "no tool chosen"
+    assert "call_tools" not in node_steps(answer)
     names = {t["function"]["name"] for t in router.calls[0].tools}
     assert names == {"search_documents", "metres_to_feet"}  # the router sees search + the user's tools
+    assert router.calls[1].format["properties"]["tool"]["enum"] == ["search_documents", "metres_to_feet", "none"]
     assert not answer.refused and answer.citations[0].source == "tower.md"
+
+
+def test_a_call_written_as_json_text_is_understood(index) -> None:
+    """What small models do: the call as JSON in the reply's text, not as a native tool call."""
+    router = ScriptedChatModel(['{"name": "metres_to_feet", "arguments": {"metres": 330}}'])
+    llm = ScriptedChatModel([lambda m: f"1082.68 feet [{block(m, 'tool: metres_to_feet')}]."])
+    answer = QueryEngine(index, llm=llm, small_llm=router, tools=[metres_to_feet]).query(QUESTION)
+    event = route_event(answer)
+    assert (event["route"], event["how"]) == ("tools", "text") and len(router.calls) == 1
+    assert answer.citations[0].source.startswith("tool: metres_to_feet") and not answer.refused
+
+
+def test_a_schema_constrained_choice_when_the_model_writes_no_call(index) -> None:
+    router = ScriptedChatModel(["Sure! I can convert that.",
+                                json.dumps({"tool": "metres_to_feet", "arguments": {"metres": 330}})])
+    llm = ScriptedChatModel([lambda m: f"1082.68 feet [{block(m, 'tool: metres_to_feet')}]."])
+    answer = QueryEngine(index, llm=llm, small_llm=router, tools=[metres_to_feet]).query(QUESTION)
+    event = route_event(answer)
+    assert (event["route"], event["how"]) == ("tools", "constrained") and not answer.refused
+
+
+def test_invalid_arguments_are_dropped_with_the_reason(index) -> None:
+    router = ScriptedChatModel(['{"name": "metres_to_feet", "arguments": {"metres": "tall"}}'])
+    llm = ScriptedChatModel([lambda m: f"330 metres [{block(m, 'tower.md')}]."])
+    answer = QueryEngine(index, llm=llm, small_llm=router, tools=[metres_to_feet]).query(QUESTION)
+    event = route_event(answer)
+    assert event["route"] == "retrieve" and event["reason"] == "no tool chosen"
+    assert event["ignored"] == ["metres_to_feet: invalid arguments (1 error(s))"]
 
 
 def test_tool_only_route_cites_the_tool_result(index) -> None:
     router = ScriptedChatModel([ScriptedChatModel.tool_call("metres_to_feet", metres=330)])
-    llm = ScriptedChatModel([lambda m: json.dumps(
-        {"answer": f"It is 1082.68 feet [{block(m, 'tool: metres_to_feet')}].",
-         "citations": [{"n": block(m, "tool: metres_to_feet"), "quote": "1082.68"}]})])
+    llm = ScriptedChatModel([lambda m: f"It is 1082.68 feet [{block(m, 'tool: metres_to_feet')}]."])
     answer = QueryEngine(index, llm=llm, small_llm=router, tools=[metres_to_feet]).query(QUESTION)
     steps = node_steps(answer)
     assert "retrieve" not in steps and steps["call_tools"] == [1] and steps["join"] == [2]
     assert [h.chunk.source for h in answer.hits] == ['tool: metres_to_feet({"metres": 330})']
     (cite,) = answer.citations
     assert cite.source.startswith("tool: metres_to_feet") and cite.verified and cite.quote == "1082.68"
+    assert route_event(answer)["how"] == "native"
 
 
 def test_both_routes_run_in_parallel_and_join_merges(index) -> None:
@@ -75,8 +105,7 @@ def test_both_routes_run_in_parallel_and_join_merges(index) -> None:
 
     def answer_text(m: list[Message]) -> str:
         tool, doc = block(m, "tool: metres_to_feet"), block(m, "tower.md")
-        return json.dumps({"answer": f"The tower is 330 metres tall [{doc}], which is 1082.68 feet [{tool}].",
-                           "citations": [{"n": doc, "quote": "330 metres tall"}, {"n": tool, "quote": "1082.68"}]})
+        return f"The tower is 330 metres tall [{doc}], which is 1082.68 feet [{tool}]."
 
     llm = ScriptedChatModel([answer_text])
     answer = QueryEngine(index, llm=llm, small_llm=router, tools=[metres_to_feet]).query(QUESTION)
@@ -91,11 +120,11 @@ def test_both_routes_run_in_parallel_and_join_merges(index) -> None:
 
 def test_unknown_and_failing_tools_do_not_reach_the_prompt(index) -> None:
     router = ScriptedChatModel([ScriptedChatModel.tool_calls(("rm_rf", {}), ("broken", {"x": 1}))])
-    llm = ScriptedChatModel([json.dumps({"answer": "The documents do not say."})])
+    llm = ScriptedChatModel([REFUSAL])
     engine = QueryEngine(index, llm=llm, small_llm=router, tools=[broken], config=QueryConfig(max_rewrites=0))
     answer = engine.query("What is x?")
     event = route_event(answer)
-    assert event["route"] == "tools" and event["ignored"] == ["rm_rf"]
+    assert event["route"] == "tools" and event["ignored"] == ["unknown tool 'rm_rf'"]
     tool_events = [e for line in answer.trace if line["type"] == "node" for e in line["events"] if e["type"] == "tool"]
     assert tool_events[0]["ok"] is False and "database is down" in tool_events[0]["error"]
     assert answer.refused and answer.hits == [] and llm.calls == []  # no context: refused without asking
@@ -123,8 +152,9 @@ def test_llm_reranker_scores_in_one_structured_call(index) -> None:
 
 def test_engine_uses_the_llm_reranker_from_config(index) -> None:
     small = ScriptedChatModel([lambda m: json.dumps({"scores": [
-        {"n": int(re.search(r"\[(\d+)\] \(bridge\.txt", m[-1].content).group(1)), "score": 10}]})])
-    llm = ScriptedChatModel([lambda m: json.dumps({"answer": f"It opened in 1937 [{block(m, 'bridge.txt')}]."})])
+        {"n": int(re.search(r"\[(\d+)\] \(bridge\.txt", m[-1].content).group(1)), "score": 10}]}),
+        json.dumps({"supported": True})])  # the bridge passage is about something else: graded
+    llm = ScriptedChatModel([lambda m: f"It opened in 1937 [{block(m, 'bridge.txt')}]."])
     engine = QueryEngine(index, llm=llm, small_llm=small, config=QueryConfig(rerank="llm", k=2))
     answer = engine.query("When did the Eiffel Tower open?")
     assert answer.hits[0].chunk.source == "bridge.txt" and len(answer.hits) == 2

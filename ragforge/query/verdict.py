@@ -1,0 +1,192 @@
+"""Is the answer supported, and by which passage? The ``check``, ``grade`` and ``finish`` nodes.
+
+``check`` is deterministic and costs no model call: every claim of the draft is attributed to the passage
+window that holds its words (:mod:`~ragforge.query.support`), which repairs wrong ``[n]`` numbers and finds
+the quote. The direct answer (the first claim) decides the verdict:
+
+* ``supported``: support >= ``accept_support`` and alignment with the question >= ``min_alignment``;
+* ``unsupported``: support < ``reject_support``;
+* ``unsure``: anything in between, or supported words in a passage about something else.
+
+``grade`` runs only for ``unsure`` (``grade="auto"``; ``"always"`` grades every answer, ``"never"`` none and
+accepts unsure answers): the small model is asked once, with the answer prompt it has just read (so a
+server's prompt cache makes it cheap), whether the passages state the answer.
+
+``finish`` applies the one refusal policy: the answer of the last supported attempt, its citations
+repaired and quoted, else "The documents do not say.".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from pydantic import BaseModel
+
+from ragforge.errors import StructuredOutputError
+from ragforge.llm import structured
+from ragforge.query import prompts
+from ragforge.query.citations import MARKER, clean_markers, locate
+from ragforge.query.state import Attempt, Claim, QueryDeps, QueryState
+from ragforge.query.support import claim_spans, claim_support
+from ragforge.types import Answer, Citation, Hit
+
+REPAIR_MARGIN = 0.2  # the cited passage keeps the citation unless another holds this much more of the claim
+
+
+class GradeReply(BaseModel):
+    supported: bool
+
+
+def attribute(draft: str, question: str, hits: list[Hit], quotes: dict[int, list[str]]) -> list[Claim]:
+    """Each claim of ``draft`` with the passage window that holds it (the cited one unless another holds
+    clearly more; a quote the model gave is looked for first)."""
+    cleaned = clean_markers(draft, range(1, len(hits) + 1))[0]
+    claims = []
+    for start, end, cited in claim_spans(cleaned):
+        plain = re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", cleaned[start:end])).strip()
+        found = claim_support(plain, cited, question, hits)
+        claim = Claim(text=plain, at=(start, end), cited=cited)
+        quoted = _quoted(cited, quotes, hits)
+        if quoted is not None:
+            claim.passage, claim.start, claim.end = quoted
+            claim.support, claim.alignment = found.by_passage.get(quoted[0], 0.0), found.alignment
+        elif found.best is not None and found.support > 0:
+            keep = max(cited, key=lambda n: found.by_passage.get(n, 0.0), default=None)
+            best = found.best
+            if keep is not None and found.by_passage.get(keep, 0.0) >= best.coverage - REPAIR_MARGIN:
+                window = claim_support(plain, [keep], question, [hits[keep - 1]]).best
+                if window is not None:
+                    best = replace(window, passage=keep)
+            claim.passage, claim.start, claim.end = best.passage, best.start, best.end
+            claim.support, claim.alignment = best.coverage, best.alignment
+        claims.append(claim)
+    return claims
+
+
+def _quoted(cited: list[int], quotes: dict[int, list[str]], hits: list[Hit]) -> tuple[int, int, int] | None:
+    """Where a quote the model gave for one of ``cited`` stands: its own block first, then any block."""
+    for n in cited:
+        for quote in quotes.get(n, []):
+            if not quote.strip():
+                continue
+            for block in [n, *(b for b in range(1, len(hits) + 1) if b != n)]:
+                span = locate(quote, hits[block - 1].chunk.text)
+                if span is not None:
+                    return block, span[0], span[1]
+    return None
+
+
+def verdict_of(claims: list[Claim], deps: QueryDeps) -> str:
+    if not claims:
+        return "unsupported"
+    direct, config = claims[0], deps.config
+    if direct.support < config.reject_support:
+        return "unsupported"
+    if direct.support >= config.accept_support and direct.alignment >= config.min_alignment:
+        return "supported"
+    return "unsure"
+
+
+def check(state: QueryState, ctx: Any) -> dict[str, Any]:
+    """Refused, supported, unsure or unsupported: decided without a model call."""
+    deps: QueryDeps = ctx.deps
+    if prompts.is_refusal(state.draft) or not state.draft.strip():
+        verdict, claims = "refused", []
+    else:
+        claims = attribute(state.draft, state.question, state.context, state.quotes)
+        verdict = verdict_of(claims, deps)
+        if deps.config.grade == "never" and verdict == "unsure":
+            verdict = "supported"
+    ctx.emit({"type": "check", "verdict": verdict,
+              "claims": [{"text": c.text[:120], "cited": c.cited, "passage": c.passage,
+                          "support": round(c.support, 3), "alignment": round(c.alignment, 3)} for c in claims]})
+    return {"claims": claims, "verdict": verdict, "graded": None}
+
+
+def after_check(state: QueryState, ctx: Any) -> str:
+    deps: QueryDeps = ctx.deps
+    wants = state.verdict == "unsure" or (deps.config.grade == "always" and state.verdict == "supported")
+    if wants and deps.config.grade != "never":
+        return "grade"
+    return "attempt"
+
+
+def grade(state: QueryState, ctx: Any) -> dict[str, Any]:
+    """Ask the small model whether the passages state the answer (one schema-constrained call)."""
+    deps: QueryDeps = ctx.deps
+    answer = " ".join(c.text for c in state.claims[:1]) or state.draft
+    messages = prompts.answer_messages(state.question, state.context, as_json=False,
+                                       max_chars=deps.config.max_context_chars, style=deps.config.answer_style)
+    messages += [{"role": "assistant", "content": state.draft},
+                 {"role": "user", "content": prompts.GRADE_QUESTION.format(answer=answer, question=state.question)}]
+    try:
+        supported: bool | None = structured(deps.small_llm, messages, GradeReply, retries=0, instruct=False,
+                                            options={**deps.options, "num_predict": 16}).supported
+    except StructuredOutputError:
+        supported = None
+    verdict = "supported" if supported or (supported is None and state.verdict == "supported") else "unsupported"
+    ctx.emit({"type": "grade", "supported": supported, "verdict": verdict})
+    return {"verdict": verdict, "graded": supported}
+
+
+def attempt(state: QueryState, ctx: Any) -> dict[str, Any]:
+    """Record this round (query, passages, draft, verdict) among the attempts."""
+    query = state.query or state.question
+    record = Attempt(query=query, context=state.context, draft=state.draft, quotes=state.quotes,
+                     claims=state.claims, verdict=state.verdict, graded=state.graded)
+    return {"attempts": [record]}
+
+
+def _citations(draft: str, claims: list[Claim], kept: list[Claim],
+               hits: list[Hit]) -> tuple[str, list[Citation], list[dict[str, Any]]]:
+    """The answer text with each kept claim's marker set to its passage (claims not kept are cut), one
+    quoted citation per attributed claim, and the repairs made."""
+    cleaned = clean_markers(draft, range(1, len(hits) + 1))[0]
+    parts, citations, repairs, pos = [], [], [], 0
+    for claim in claims:
+        start, end = claim.at
+        parts.append(MARKER.sub("", cleaned[pos:start]))
+        pos = end
+        if claim not in kept:
+            continue
+        body = MARKER.sub("", cleaned[start:end]).rstrip()
+        punct = re.search(r"[.!?;,:]*$", body).group(0)  # type: ignore[union-attr]
+        body = re.sub(r"\s+([.,;:!?])", r"\1", body[: len(body) - len(punct)]).rstrip()
+        if claim.passage is None:
+            parts.append(body + punct)
+            continue
+        if claim.passage not in claim.cited:
+            repairs.append({"claim": claim.text[:200], "from": claim.cited, "to": claim.passage,
+                            "reason": f"the words stand in passage {claim.passage}" if claim.cited
+                            else "uncited; attributed to the passage that holds it"})
+        chunk = hits[claim.passage - 1].chunk
+        citations.append(Citation(number=claim.passage, chunk_id=chunk.id, source=chunk.source, page=chunk.page,
+                                  start=chunk.start + claim.start, end=chunk.start + claim.end,
+                                  quote=chunk.text[claim.start:claim.end], verified=True))
+        parts.append(f"{body} [{claim.passage}]{punct}")
+    parts.append(MARKER.sub("", cleaned[pos:]))
+    return re.sub(r"[ \t]+", " ", "".join(parts)).strip(), citations, repairs
+
+
+def finish(state: QueryState, ctx: Any) -> dict[str, Any]:
+    """The Answer from the last supported attempt, with repaired, quoted citations; else the refusal."""
+    deps: QueryDeps = ctx.deps
+    attempts = state.attempts
+    best = next((a for a in reversed(attempts) if a.verdict == "supported"), None)
+    last_context = attempts[-1].context if attempts else state.context
+    if best is None:
+        model_refused = bool(attempts) and all(a.verdict == "refused" for a in attempts)
+        reason = "the model said the passages do not answer" if model_refused else "no passage supports the answer"
+        ctx.emit({"type": "finish", "refused": True, "reason": reason})
+        return {"answer": Answer(question=state.question, text=prompts.REFUSAL, hits=last_context, refused=True)}
+    # the direct answer decided the verdict; a supporting sentence no passage clearly holds is left out
+    kept = best.claims[:1] + [c for c in best.claims[1:]
+                              if c.passage is not None and c.support >= deps.config.accept_support]
+    text, citations, repairs = _citations(best.draft, best.claims, kept, best.context)
+    dropped = sorted(clean_markers(best.draft, range(1, len(best.context) + 1))[1])
+    ctx.emit({"type": "finish", "refused": False, "repairs": repairs, "dropped": dropped,
+              "claims_left_out": len(best.claims) - len(kept)})
+    return {"answer": Answer(question=state.question, text=text, citations=citations,
+                             hits=best.context, dropped_citations=dropped, repairs=repairs)}
