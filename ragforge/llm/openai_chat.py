@@ -180,26 +180,30 @@ class OpenAIBackend:
         started = time.perf_counter()
         deadline = None if self.timeout is None else started + self.timeout
         assembler = StreamAssembler(self.model, where=self.where)
+        whole: list[ChatResult] = []  # the reply of a server that ignored "stream": true
 
         def send(body: dict[str, Any]) -> Generator[str, None, None]:
-            with self.http.stream(_ENDPOINT, body) as response:
-                if response.status_code >= 400:
-                    raise self.error(response.status_code, self.http.decode(response, _ENDPOINT), body)
-                if "text/event-stream" not in response.headers.get("content-type", ""):
-                    data = self.http.decode(response, _ENDPOINT)  # a server that ignored "stream": true
-                    assembler.parts.append(parse_reply(data, model=self.model, where=self.where).text)
-                    yield assembler.parts[-1]
-                    return
-                for event in _events(response.iter_lines(), self.where):
-                    self._check_deadline(deadline)
-                    piece = assembler.feed(event)
-                    if piece:
-                        yield piece
+            return _primed(self._read(body, assembler, whole, deadline))
 
-        pieces = self._send(lambda body: _primed(send(body)), messages, format=format, options=options,
-                            stream=True)
-        yield from pieces
-        return assembler.result(time.perf_counter() - started)
+        yield from self._send(send, messages, format=format, options=options, stream=True)
+        latency = time.perf_counter() - started
+        return whole[0].model_copy(update={"latency_s": latency}) if whole else assembler.result(latency)
+
+    def _read(self, body: dict[str, Any], assembler: StreamAssembler, whole: list[ChatResult],
+              deadline: float | None) -> Generator[str, None, None]:
+        with self.http.stream(_ENDPOINT, body) as response:
+            if response.status_code >= 400:
+                raise self.error(response.status_code, self.http.decode(response, _ENDPOINT), body)
+            if "text/event-stream" not in response.headers.get("content-type", ""):
+                whole.append(parse_reply(self.http.decode(response, _ENDPOINT), model=self.model, where=self.where))
+                if whole[0].text:
+                    yield whole[0].text
+                return
+            for event in _events(response.iter_lines(), self.where):
+                self._check_deadline(deadline)
+                piece = assembler.feed(event)
+                if piece:
+                    yield piece
 
     def _check_deadline(self, deadline: float | None) -> None:
         if deadline is not None and time.perf_counter() > deadline:
@@ -210,15 +214,16 @@ class OpenAIBackend:
 
 
 def _primed(pieces: Generator[str, None, None]) -> Generator[str, None, None]:
-    """Run ``pieces`` to its first piece now, so a refused request fails inside ``_send``."""
-    try:
-        first = next(pieces)
-    except StopIteration:
-        return iter(())  # type: ignore[return-value]
+    """``pieces`` with its first piece read now, so that a refused request raises inside ``_send``."""
+    first = next(pieces, None)
 
     def rest() -> Generator[str, None, None]:
-        yield first
-        yield from pieces
+        try:
+            if first is not None:
+                yield first
+            yield from pieces
+        finally:
+            pieces.close()  # a reader that stopped early closes the response, which stops the generation
 
     return rest()
 

@@ -21,7 +21,8 @@ words (``finish_reason`` "length").
 Server settings: ``models`` (names served; ``None``: any name, as llama-server), ``n_ctx`` (reported and
 enforced: a longer prompt, at 4 characters a token, gets llama-server's ``exceed_context_size_error``),
 ``response_format=False`` (a 400 naming response_format, as a server without structured output),
-``embeddings=False`` (llama-server's 501 when started without ``--embeddings``).
+``embeddings=False`` (llama-server's 501 when started without ``--embeddings``), ``streaming=False``
+(one JSON reply even when ``"stream": true`` is asked, as some proxies do).
 
 Faults: ``fail_next(kind, times=1, delay=..., path=None)`` makes the next POST(s) fail: ``"slow"`` (answer
 after ``delay`` seconds), ``"trickle"`` (stream each piece ``delay`` seconds apart), ``"drop"`` (close the
@@ -55,11 +56,12 @@ class OpenAIStub:
     """Use ``with OpenAIStub() as stub:`` (or ``start()``/``stop()``); point clients at ``stub.base_url``."""
 
     def __init__(self, *, models: list[str] | None = None, n_ctx: int = 4096, response_format: bool = True,
-                 embeddings: bool = True, embed_dim: int = 8) -> None:
+                 embeddings: bool = True, streaming: bool = True, embed_dim: int = 8) -> None:
         self.models = models
         self.n_ctx = n_ctx
         self.response_format = response_format
         self.embeddings = embeddings
+        self.streaming = streaming
         self.embed_dim = embed_dim
         self.paths: list[str] = []  # every path requested, GETs included
         self.posted: list[tuple[str, dict[str, Any]]] = []  # (path, body) of every POST
@@ -270,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
         calls = [{"id": f"call_{i}", "type": "function",
                   "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}}
                  for i, c in enumerate(reply.get("tool_calls", []))]
-        if not body.get("stream"):
+        if not body.get("stream") or not self.stub.streaming:
             message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces)}
             if calls:
                 message["tool_calls"] = calls

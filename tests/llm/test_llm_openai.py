@@ -70,6 +70,13 @@ def test_the_stream_yields_pieces_that_add_up_to_the_result(stub):
     assert llm.stream("How often?").result.cached  # the cache serves streams too
 
 
+def test_a_server_that_does_not_stream_still_gives_a_stream():
+    with OpenAIStub(streaming=False) as stub:
+        stub.script_chat("all at once")
+        stream = OpenAIChat("qwen", stub.base_url).stream("hi")
+        assert list(stream) == ["all at once"] and stream.result.usage.completion_tokens == 3
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=60))
 def test_any_reply_survives_the_wire_streamed_or_not(stub, text):

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pydantic import BaseModel, Field
 
-from ragforge.errors import LLMContextError
+from ragforge.errors import LLMContextError, LLMTimeoutError
 from ragforge.llm import OpenAIChat, structured
 from ragforge.testing.models import llamacpp_installed, smollm2_path
 
@@ -61,3 +63,20 @@ def test_the_servers_own_overflow_reply_is_a_context_error(url: str) -> None:
     trusting = OpenAIChat("smollm2", url, max_context=100_000, timeout=60, cache=None)  # a wrong window
     with pytest.raises(LLMContextError, match=r"[\d,]+ tokens do not fit the context of 2,048 tokens"):
         trusting.chat("word " * 3000)
+
+
+def test_a_timeout_disconnects_and_the_server_serves_the_next_call(url: str) -> None:
+    hasty = OpenAIChat("smollm2", url, timeout=0.5, cache=None)
+    started = time.perf_counter()
+    with pytest.raises(LLMTimeoutError, match=r"did not answer /chat/completions within 0.5 s"):
+        hasty.chat("Write a very long story about a dragon.", options={"num_predict": 4000})
+    assert time.perf_counter() - started < 5  # the budget is spent: no retry
+    patient = OpenAIChat("smollm2", url, timeout=60, cache=None)  # the server cancelled the story (one slot)
+    assert patient.chat("Say hi", options={"num_predict": 4}).text
+
+
+def test_a_stream_abandoned_by_its_reader_stops(llm: OpenAIChat) -> None:
+    stream = llm.stream("Write a long poem about the sea.", options={"num_predict": 3000}, cache=False)
+    assert next(iter(stream))
+    stream.close()
+    assert llm.chat("Say yes", options={"num_predict": 3}, cache=False).text  # not stuck behind the poem
