@@ -223,6 +223,8 @@ class OpenAIHTTP:
             ) from exc
         except httpx.TransportError as exc:
             raise LLMConnectionError(f"the connection to {self.base_url} was dropped ({_short(exc)})") from exc
+        except httpx.HTTPError as exc:  # an undecodable body (bad gzip, bad chunking), too many redirects
+            raise LLMResponseError(f"unreadable reply from {self.base_url}{endpoint}: {_short(exc)}") from exc
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:

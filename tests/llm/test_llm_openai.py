@@ -201,6 +201,22 @@ def test_fallback_by_name_is_another_model_on_the_same_server():
     assert result.text == "echo: hi" and "model 'big' is not available" in result.fallback_reason
 
 
+hosts = st.sampled_from(["localhost", "127.0.0.1", "gpu-box.lan", "[::1]"])
+paths = st.lists(st.sampled_from(["api", "openai", "v1", "v1beta", "x"]), max_size=3).map("/".join)
+
+
+@given(scheme=st.sampled_from(["", "http://", "https://"]), host=hosts,
+       port=st.one_of(st.just(""), st.integers(1, 65535).map(lambda p: f":{p}")), path=paths,
+       slash=st.sampled_from(["", "/"]))
+def test_base_urls_are_normalised_once_and_for_all(scheme, host, port, path, slash):
+    from ragforge._http import normalize_base_url
+
+    url = normalize_base_url(f"{scheme}{host}{port}" + (f"/{path}" if path else "") + slash)
+    assert normalize_base_url(url) == url and not url.endswith("/")
+    assert url.startswith(("http://", "https://")) and f"{host}{port}" in url
+    assert any(part.startswith("v1") for part in url.split("/")[3:])
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"model": ""}, "needs a model name"),
     ({"model": "m", "max_tokens": 0}, "max_tokens must be >= 1"),

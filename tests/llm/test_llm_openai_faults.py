@@ -84,6 +84,12 @@ def test_malformed_json_is_a_response_error_and_not_retried(stub, clock):
     assert len(stub.bodies()) == 1
 
 
+def test_a_malformed_stream_is_a_response_error(stub, clock):
+    stub.fail_next("malformed")
+    with pytest.raises(LLMResponseError, match="malformed JSON"):
+        list(_llm(stub, clock).stream("hi"))
+
+
 def test_an_html_page_is_not_an_openai_server(stub, clock):
     stub.fail_next("html")
     with pytest.raises(LLMResponseError) as caught:
