@@ -106,9 +106,8 @@ class OpenAIBackend:
              stream: bool = False) -> dict[str, Any]:
         """The /v1/chat/completions body, as sent (the schema moved into the prompt if the server refused it)."""
         merged = {**self.options, **dict(options or {})}
-        predict = merged.pop("num_predict", None) or merged.pop("max_tokens", None) or self.max_tokens
-        merged.pop("max_tokens", None)
-        predict = int(predict) if int(predict) > 0 else self.max_tokens  # Ollama's -1 ("no limit") included
+        asked = [merged.pop(key, None) for key in ("num_predict", "max_tokens")]  # Ollama's name, or OpenAI's
+        predict = next((int(n) for n in asked if n is not None and int(n) > 0), self.max_tokens)  # -1: no limit
         messages = as_messages(messages)
         fmt = response_format(format)
         if fmt is not None and fmt["type"] in self.refused_formats:

@@ -56,6 +56,8 @@ def test_every_call_is_bounded_and_the_bound_is_honoured(stub):
     result = llm.chat("count")
     assert stub.bodies()[-1]["max_tokens"] == 4
     assert result.text == "one two three four " and result.done_reason == "length"
+    llm.chat("no limit, Ollama-style", options={"num_predict": -1})
+    assert stub.bodies()[-1]["max_tokens"] == 4  # still bounded
 
 
 def test_the_stream_yields_pieces_that_add_up_to_the_result(stub):
