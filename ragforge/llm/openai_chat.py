@@ -27,8 +27,22 @@ import time
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
-from ragforge._http import OpenAIHTTP, error_message, normalize_base_url, parse_openai_spec, special_status_error
-from ragforge.errors import ConfigError, LLMConnectionError, LLMError, LLMResponseError, LLMTimeoutError
+from ragforge._http import (
+    OpenAIHTTP,
+    error_message,
+    normalize_base_url,
+    parse_openai_spec,
+    special_status_error,
+    status_error,
+)
+from ragforge.errors import (
+    ConfigError,
+    LLMConnectionError,
+    LLMError,
+    LLMModelNotFoundError,
+    LLMResponseError,
+    LLMTimeoutError,
+)
 from ragforge.llm.cache import ResponseCache
 from ragforge.llm.chain import DEFAULT_TIMEOUT, FRESH_MEMORY_CACHE, LayeredChat, check_timeout
 from ragforge.llm.openai_format import (
@@ -129,13 +143,33 @@ class OpenAIBackend:
         """``max_context``, else the window the server reports in ``/v1/models`` (asked once), else None."""
         if not self._asked_context:
             try:
-                status, data = self.http.get("/models", timeout=min(self.timeout or 10.0, 10.0))
+                self._models(timeout=10.0)
             except LLMError as exc:  # unknown then; a server not yet up is asked again on the next call
                 self._asked_context = not isinstance(exc, LLMConnectionError)
-                return None
-            self._asked_context = True
-            self.max_context = _window(data, self.model) if status == 200 else None
         return self.max_context
+
+    def check(self) -> None:
+        """Fail fast: the server answers ``/v1/models`` within 5 s as an OpenAI API and, when it lists several
+        models, lists this one (llama-server lists its one file and answers to any name)."""
+        names = self._models(timeout=5.0)
+        if len(names) > 1 and self.model not in names:
+            shown = ", ".join(sorted(names)[:10])
+            raise LLMModelNotFoundError(f"model {self.model!r} is not among the models {self.base_url} serves "
+                                        f"({shown}); pick one of them, or load it in the server")
+
+    def _models(self, *, timeout: float) -> list[str]:
+        """The model ids ``/v1/models`` lists (none when it has no listing); learns the context window."""
+        status, data = self.http.get("/models", timeout=min(self.timeout or timeout, timeout))
+        if status == 404:  # no listing: nothing to learn
+            self._asked_context = True
+            return []
+        if status >= 400:
+            raise status_error(status, data, base_url=self.base_url, endpoint="/models", model=self.model)
+        if not self._asked_context:
+            self._asked_context = True
+            self.max_context = _window(data, self.model)
+        entries = data.get("data") if isinstance(data, Mapping) else None
+        return [str(e["id"]) for e in entries or () if isinstance(e, Mapping) and e.get("id")]
 
     def _send(self, send: Any, messages: Sequence[MessageLike], **kwargs: Any) -> Any:
         """``send(body)``, again with the schema in the prompt if the server refused ``response_format``."""

@@ -24,7 +24,8 @@ enforced: a longer prompt, at 4 characters a token, gets llama-server's ``exceed
 ``embeddings=False`` (llama-server's 501 when started without ``--embeddings``), ``streaming=False``
 (one JSON reply even when ``"stream": true`` is asked, as some proxies do).
 
-Faults: ``fail_next(kind, times=1, delay=..., path=None)`` makes the next POST(s) fail: ``"slow"`` (answer
+Faults: ``fail_next(kind, times=1, delay=..., path=None)`` makes the next POST(s) (or the GETs of
+``path``, when named) fail: ``"slow"`` (answer
 after ``delay`` seconds), ``"trickle"`` (stream each piece ``delay`` seconds apart), ``"drop"`` (close the
 connection without answering), ``401``, ``429``, ``500``, ``503``, ``"malformed"`` (truncated JSON), ``"html"`` (an
 HTML page with status 200).
@@ -140,9 +141,9 @@ class OpenAIStub:
             if body is not None:
                 self.posted.append((path, body))
 
-    def _take_fault(self, path: str) -> tuple[Any, float] | None:
+    def _take_fault(self, path: str, *, exact: bool = False) -> tuple[Any, float] | None:
         with self._lock:
-            if self._faults and self._faults[0][2] in (None, path):
+            if self._faults and self._faults[0][2] in ((path,) if exact else (None, path)):
                 kind, delay, _ = self._faults.popleft()
                 return kind, delay
         return None
@@ -187,6 +188,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self.stub._record(self.path, dict(self.headers), None)
+        fault = self.stub._take_fault(self.path, exact=True)  # a GET fails only when its path is named
+        if fault is not None:
+            kind, delay = fault
+            if kind == "slow" and self.stub._stopping.wait(delay):
+                return self._drop()
+            if kind not in ("slow", "trickle"):
+                return self._fault(kind)
         if self.path == "/v1/models":
             names = self.stub.models or ["stub-model"]
             return self._send(200, {"object": "list", "data": [

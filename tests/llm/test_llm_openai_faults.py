@@ -130,3 +130,40 @@ def test_a_refused_api_key_says_which_setting(stub, clock):
                                               r"OPENAI_API_KEY"):
         _llm(stub, clock).chat("hi")
     assert len(stub.bodies()) == 1
+
+
+def test_check_fails_fast_before_any_work(stub, clock):
+    llm = OpenAIChat("qwen", stub.base_url)
+    llm.check()
+    llm.chat("hi")
+    assert stub.paths == ["/v1/models", "/v1/chat/completions"]  # the window was learnt by the check
+    stub.fail_next("html", path="/v1/models")
+    with pytest.raises(LLMResponseError, match="does not look like an OpenAI-compatible server: /models answered"):
+        OpenAIChat("qwen", stub.base_url).check()
+    with OpenAIStub(models=["llama3.2", "qwen2.5-coder:1.5b"]) as several:
+        OpenAIChat("llama3.2", several.base_url).check()
+        with pytest.raises(LLMModelNotFoundError, match=r"model 'qwen' is not among the models http://127.0.0.1:"
+                                                        r"\d+/v1 serves \(llama3.2, qwen2.5-coder:1.5b\)"):
+            OpenAIChat("qwen", several.base_url).check()
+
+
+def test_check_names_a_stopped_server():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(LLMConnectionError, match="is the server running"):
+        OpenAIChat("qwen", f"127.0.0.1:{port}").check()
+
+
+@pytest.mark.parametrize("fault", ["html", 503])
+def test_ragforge_ask_with_a_bad_url_is_one_line(stub, tmp_path, fault):
+    from click.testing import CliRunner
+
+    from ragforge.cli import main
+
+    stub.fail_next(fault, path="/v1/models")
+    result = CliRunner().invoke(main, ["ask", "Why?", "--index", str(tmp_path / "idx"),
+                                       "--llm", f"openai:qwen@{stub.url}"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: ") and stub.base_url in line
