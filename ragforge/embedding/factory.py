@@ -40,6 +40,7 @@ def make_embedder(model: str = DEFAULT_MODEL, **kwargs: Any) -> Embedder:
 
     - ``"hashing"`` or ``"hashing:DIM"``: :class:`HashingEmbedder` (no model, deterministic)
     - ``"ollama:NAME"``: :class:`OllamaEmbedder` served by a local Ollama (``kwargs`` go to it, e.g. ``host``)
+    - ``"openai:NAME@URL"``: :class:`OpenAIEmbedder` on any OpenAI-compatible ``/v1/embeddings`` server
     - ``"SCHEME:REST"`` for any scheme added with :func:`register_embedder` or a plug-in
     - anything else: a sentence-transformers model name or a local model folder
     """
@@ -78,5 +79,14 @@ def _ollama(name: str, **kwargs: Any) -> Embedder:
     return OllamaEmbedder(name, **kwargs)
 
 
+def _openai(rest: str, **kwargs: Any) -> Embedder:
+    from ragforge._http import parse_openai_spec
+    from ragforge.embedding.openai import OpenAIEmbedder
+
+    name, url = parse_openai_spec(rest)
+    return OpenAIEmbedder(name, url, **kwargs)
+
+
 register_embedder("hashing", _hashing)
 register_embedder("ollama", _ollama)
+register_embedder("openai", _openai)

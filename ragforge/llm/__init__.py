@@ -3,7 +3,7 @@ OpenAI-compatible server, each with retry/fallback/cache; tools, typed output, a
 
     llm = make_chat_model("qwen2.5-coder:1.5b")          # Ollama
     llm = make_chat_model("gguf:~/models/qwen.gguf")     # llama.cpp in-process
-    llm = make_chat_model("openai:qwen@http://127.0.0.1:8080/v1")
+    llm = make_chat_model("openai:qwen@http://127.0.0.1:8080/v1")  # = OpenAIChat("qwen", "127.0.0.1:8080")
 
     from pydantic import BaseModel
     from ragforge.llm import Agent, OllamaChat, Tool, structured
@@ -30,7 +30,8 @@ OpenAI-compatible server, each with retry/fallback/cache; tools, typed output, a
 Layers (each a ChatModel, usable alone): ``OllamaChat`` = ``TracedChat`` (``on_event``) -> ``CachedChat``
 (``MemoryCache``/``SqliteCache``) -> ``FallbackChat`` -> ``RetryingChat`` (``RetryPolicy``) -> one request.
 Errors are :class:`~ragforge.errors.LLMError` subclasses; ``.retryable`` says which ones retry.
-Without a server: :class:`ragforge.testing.ScriptedChatModel` and :class:`ragforge.testing.OllamaStub`.
+Without a server: :class:`ragforge.testing.ScriptedChatModel`, :class:`ragforge.testing.OllamaStub` and
+:class:`ragforge.testing.OpenAIStub`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from ragforge.llm.chain import LayeredChat
 from ragforge.llm.factory import make_chat_model, register_chat_model
 from ragforge.llm.llamacpp import LlamaCppChat
 from ragforge.llm.ollama_chat import OllamaChat
+from ragforge.llm.openai_chat import OpenAIChat
 from ragforge.llm.output import structured
 from ragforge.llm.resilience import FallbackChat, RetryingChat, TracedChat
 from ragforge.llm.tools import Tool, ToolBox
@@ -62,6 +64,7 @@ __all__ = [
     "Message",
     "OllamaBackend",
     "OllamaChat",
+    "OpenAIChat",
     "ResponseCache",
     "RetryClock",
     "RetryPolicy",

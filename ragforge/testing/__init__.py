@@ -4,6 +4,7 @@
 - :class:`ScriptedChatModel`: a ChatModel that replays scripted replies and records every call.
 - :class:`OllamaStub`: a real HTTP server on 127.0.0.1 speaking Ollama's REST API, with scripted replies
   and injected faults, so the real ``ollama`` client can be tested without a model server.
+- :class:`OpenAIStub`: the same for the OpenAI API (``/v1/chat/completions``, ``/v1/embeddings``).
 """
 
 from __future__ import annotations
@@ -11,5 +12,6 @@ from __future__ import annotations
 from ragforge.embedding.hashing import HashingEmbedder
 from ragforge.testing.chat import ScriptedChatModel
 from ragforge.testing.ollama_stub import OllamaStub
+from ragforge.testing.openai_stub import OpenAIStub
 
-__all__ = ["HashingEmbedder", "OllamaStub", "ScriptedChatModel"]
+__all__ = ["HashingEmbedder", "OllamaStub", "OpenAIStub", "ScriptedChatModel"]

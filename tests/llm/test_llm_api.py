@@ -14,9 +14,9 @@ from ragforge.testing.chat import ScriptedChatModel
 
 PINNED = [
     "Agent", "AgentResult", "CachedChat", "ChatModel", "ChatResult", "EventHook", "FallbackChat", "LayeredChat",
-    "LlamaCppChat", "MemoryCache", "Message", "OllamaBackend", "OllamaChat", "ResponseCache", "RetryClock",
-    "RetryPolicy", "RetryingChat", "SqliteCache", "StreamResult", "Tool", "ToolBox", "ToolCall", "TracedChat",
-    "Usage", "make_chat_model", "register_chat_model", "request_key", "structured",
+    "LlamaCppChat", "MemoryCache", "Message", "OllamaBackend", "OllamaChat", "OpenAIChat", "ResponseCache",
+    "RetryClock", "RetryPolicy", "RetryingChat", "SqliteCache", "StreamResult", "Tool", "ToolBox", "ToolCall",
+    "TracedChat", "Usage", "make_chat_model", "register_chat_model", "request_key", "structured",
 ]
 
 
@@ -63,7 +63,7 @@ def test_instance_options_are_part_of_the_cache_key(stub, tmp_path):
 
 
 DOCUMENTED = ["ragforge.llm.output", "ragforge.testing.chat", "ragforge.testing.ollama_stub",
-              "ragforge._ollama", "ragforge.llm.factory"]
+              "ragforge._ollama", "ragforge.llm.factory", "ragforge.testing.openai_stub", "ragforge._http"]
 
 
 @pytest.mark.parametrize("module", DOCUMENTED)
