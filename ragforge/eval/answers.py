@@ -17,6 +17,8 @@ goes on.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -233,7 +235,8 @@ def run_answer_eval(
         timing = {"index": index_seconds}
         for name in [system] + (["plain"] if baseline == "plain" else []):
             asked = time.perf_counter()
-            runs[name] = _run_system(name, index, chat, small, judge_chat, config, examples, progress)
+            journal = _journal(out_dir, name, llm, small_llm, judge, model, config)
+            runs[name] = _run_system(name, index, chat, small, judge_chat, config, examples, progress, journal)
             timing[f"answering_{name}"] = time.perf_counter() - asked
     common = dict(data=data, llm=llm, judge=judge, documents=documents, config=config, resamples=resamples,
                   settings={"embedding_model": model, "index_dir": where, "limit": limit, "timeout": timeout,
@@ -272,20 +275,52 @@ def _check_server(*models: ChatModel | None) -> None:
             check()
 
 
+def _journal(out_dir: Path | str | None, system: str, *settings: Any) -> Path | None:
+    """Where each answered question is appended as it is done, so a long run killed halfway resumes:
+    ``out_dir/.journal-<system>-<hash of the settings>.jsonl`` (other settings, another journal)."""
+    if out_dir is None:
+        return None
+    key = json.dumps([system, *[_name(s) if not isinstance(s, QueryConfig) else s.model_dump() for s in settings]],
+                     sort_keys=True, default=str)
+    return Path(out_dir) / f".journal-{system}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsonl"
+
+
+def _journalled(journal: Path | None) -> dict[str, QuestionResult]:
+    if journal is None or not journal.exists():
+        return {}
+    done = {}
+    for line in journal.read_text(encoding="utf-8").splitlines():
+        try:
+            record = QuestionResult.model_validate_json(line)
+        except ValueError:  # a line cut off by a kill: that question is asked again
+            continue
+        done[record.id] = record
+    return done
+
+
 def _run_system(name: str, index: Any, chat: ChatModel, small: ChatModel | None, judge: ChatModel | None,
-                config: QueryConfig, examples: tuple[AnswerExample, ...],
-                progress: Progress | None) -> list[QuestionResult]:
+                config: QueryConfig, examples: tuple[AnswerExample, ...], progress: Progress | None,
+                journal: Path | None = None) -> list[QuestionResult]:
     meter = CallMeter()
     llm, small_llm = _metered(chat, meter), _metered(small, meter)
     assert llm is not None
     runner: Answerer = (PlainRAG(index, llm, config=config) if name == "plain"
                         else QueryEngine(index, llm=llm, small_llm=small_llm, config=config))
+    done = _journalled(journal)
+    if journal is not None:
+        journal.parent.mkdir(parents=True, exist_ok=True)
     records = []
     with runner:
-        for done, example in enumerate(examples, start=1):
-            records.append(_ask(runner, judge, example, config.k, meter))
+        for count, example in enumerate(examples, start=1):
+            record = done.get(example.id)
+            if record is None:
+                record = _ask(runner, judge, example, config.k, meter)
+                if journal is not None:
+                    with journal.open("a", encoding="utf-8") as handle:
+                        handle.write(record.model_dump_json() + "\n")
+            records.append(record)
             if progress is not None:
-                progress(done, len(examples), example.id)
+                progress(count, len(examples), example.id)
     return records
 
 

@@ -12,6 +12,7 @@ from ragforge.errors import LLMConnectionError
 from ragforge.eval.answer_report import load_result
 from ragforge.eval.answers import run_answer_eval
 from ragforge.llm import Message
+from ragforge.query import QueryConfig
 from ragforge.testing.chat import ScriptedChatModel
 from ragforge.testing.ollama_stub import OllamaStub
 
@@ -87,7 +88,7 @@ def test_squad_loop_figures_by_hand(tmp_path: Path) -> None:
     low, high = result.ci["EM"]
     assert 0.0 <= low <= 0.75 <= high <= 1.0
 
-    files = {p.name for p in (tmp_path / "out").iterdir()}
+    files = {p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".journal-")}
     assert files == {"results.json", "report.md", "answers.png"}
     report = (tmp_path / "out" / "report.md").read_text()
     assert "| EM | 0.750 |" in report and "answers.png" in report
@@ -188,3 +189,20 @@ def test_ollama_down_stops_the_run_with_the_fix(tmp_path: Path) -> None:
     with pytest.raises(LLMConnectionError, match="ollama serve"):
         run_answer_eval(squad_file(tmp_path), llm=ScriptedChatModel([LLMConnectionError("start `ollama serve`")]),
                         model="hashing:256")
+
+
+def test_a_run_killed_halfway_resumes_from_its_journal(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = run_answer_eval(squad_file(tmp_path), llm=scripted_model(SCRIPT), model="hashing:256", limit=2,
+                            out_dir=out, resamples=200)
+    (journal,) = out.glob(".journal-engine-*.jsonl")
+    lines = journal.read_text().splitlines()
+    journal.write_text(lines[0] + "\n" + lines[1][:40])  # the second record cut off by a kill
+    llm = ScriptedChatModel([SCRIPT["What colour are bananas?"]])  # one reply: only q3 is asked again
+    again = run_answer_eval(squad_file(tmp_path), llm=llm, model="hashing:256", limit=2, out_dir=out,
+                            resamples=200)
+    assert [q.id for q in again.per_question] == ["q1", "q3"] and len(llm.calls) == 1
+    assert again.per_question[0].prediction == first.per_question[0].prediction
+    other = run_answer_eval(squad_file(tmp_path), llm=scripted_model(SCRIPT), model="hashing:256", limit=2,
+                            out_dir=out, resamples=200, config=QueryConfig(k=2))
+    assert len(list(out.glob(".journal-engine-*.jsonl"))) == 2 and other.k == 2  # other settings, own journal
