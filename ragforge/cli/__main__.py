@@ -1,0 +1,5 @@
+"""`python -m ragforge.cli ...` runs the `ragforge` command."""
+
+from ragforge.cli import main
+
+main()
