@@ -16,9 +16,9 @@ MAX_CHARS = 5_000_000  # characters kept from one file (about 1,000 pages of pro
 class TextBuilder:
     """Blocks joined by blank lines, with headings (for heading paths) or marks (for page-like sections)."""
 
-    def __init__(self, source: str, max_chars: int = MAX_CHARS) -> None:
+    def __init__(self, source: str, max_chars: int | None = None) -> None:
         self.source = source
-        self.max_chars = max_chars
+        self.max_chars = MAX_CHARS if max_chars is None else max_chars
         self.truncated = False
         self._parts: list[str] = []
         self._length = 0

@@ -17,6 +17,11 @@ MAX_MEMBERS = 10_000
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # all members together, as declared
 MAX_RATIO = 200  # unpacked / packed for any member over RATIO_FLOOR bytes; real documents stay under ~30
 RATIO_FLOOR = 1024 * 1024
+# What python-docx, python-pptx and openpyxl raise on a damaged package (lxml's XMLSyntaxError is a
+# SyntaxError); a reader turns any of them into ReaderError(reason="corrupt") with ``damaged``.
+DAMAGE: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, KeyError, ValueError, TypeError, AttributeError,
+    IndexError, OSError, SyntaxError, EOFError, NotImplementedError, RecursionError)
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
@@ -71,3 +76,8 @@ def read_member(archive: zipfile.ZipFile, name: str, source: str, kind: str) -> 
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, OSError, EOFError,
             NotImplementedError) as exc:
         raise ReaderError(f"{source}: damaged {kind} ({name}: {exc})", path=source, reason="corrupt") from exc
+
+
+def damaged(source: str, kind: str, exc: BaseException) -> ReaderError:
+    """The ReaderError for a package a library failed on (raise it ``from exc``)."""
+    return ReaderError(f"{source}: damaged {kind} ({type(exc).__name__}: {exc})", path=source, reason="corrupt")

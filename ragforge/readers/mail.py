@@ -131,6 +131,8 @@ class _MessageReader:
         except ReaderError as exc:
             self._skip(name, exc.reason)
             return
+        for inner in doc.metadata.get("skipped_attachments", []):  # from an attached .eml or .mbox
+            self.skipped.append({"name": f"{name}/{inner['name']}", "reason": inner["reason"]})
         self.builder.add_document(doc, heading, intro=f"Attachment: {name}")
 
     def _skip(self, name: str, reason: str) -> None:

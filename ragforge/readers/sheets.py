@@ -20,14 +20,13 @@ from typing import Any
 from ragforge.errors import ReaderError
 from ragforge.readers._builder import TextBuilder
 from ragforge.readers._io import decode_text, logger, read_bytes, require_text
-from ragforge.readers._zip import open_zip
+from ragforge.readers._zip import DAMAGE, damaged, open_zip
 from ragforge.types import Document
 
 KIND = "Excel workbook"
 MAX_ROWS = 20_000  # per sheet
 MAX_COLUMNS = 256
 SNIFF_CHARS = 4096
-_DAMAGE = (KeyError, ValueError, TypeError, AttributeError, IndexError, OSError, SyntaxError, EOFError)
 
 
 def cell_text(value: Any) -> str:
@@ -51,11 +50,12 @@ def _column_name(index: int) -> str:
     return f"Column {name}"
 
 
-def row_blocks(rows: Iterable[Iterable[Any]], max_rows: int = MAX_ROWS) -> Iterator[str]:
+def row_blocks(rows: Iterable[Iterable[Any]], max_rows: int | None = None) -> Iterator[str]:
     """Paragraphs of ``header: value`` lines, one per row after the header row; raises ``_Truncated`` (after
     yielding everything it kept) when ``max_rows`` rows were read and more remain."""
     header: list[str] | None = None
     single: str | None = None  # the header row, written as is if no data row follows
+    max_rows = MAX_ROWS if max_rows is None else max_rows
     for count, row in enumerate(rows, start=1):
         if count > max_rows:
             if single is not None:
@@ -115,9 +115,8 @@ def read_xlsx(path: Path, source: str) -> Document:
             title = (workbook.properties.title or "").strip() if workbook.properties else ""
         finally:
             workbook.close()
-    except _DAMAGE as exc:
-        raise ReaderError(f"{source}: damaged {KIND} ({type(exc).__name__}: {exc})", path=source,
-                          reason="corrupt") from exc
+    except DAMAGE as exc:
+        raise damaged(source, KIND, exc) from exc
     return _document(builder, source, "xlsx", title or Path(path).stem, cut)
 
 

@@ -12,14 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ragforge.errors import ReaderError
 from ragforge.readers._builder import TextBuilder
 from ragforge.readers._io import read_bytes, require_text
-from ragforge.readers._zip import open_zip
+from ragforge.readers._zip import DAMAGE, damaged, open_zip
 from ragforge.types import Document
 
 KIND = "PowerPoint file"
-_DAMAGE = (KeyError, ValueError, TypeError, AttributeError, IndexError, OSError, SyntaxError)
 
 
 def _open(data: bytes, source: str) -> Any:
@@ -29,9 +27,8 @@ def _open(data: bytes, source: str) -> Any:
     open_zip(data, source, KIND).close()
     try:
         return Presentation(io.BytesIO(data))
-    except (PackageNotFoundError, *_DAMAGE) as exc:
-        raise ReaderError(f"{source}: damaged {KIND} ({type(exc).__name__}: {exc})", path=source,
-                          reason="corrupt") from exc
+    except (PackageNotFoundError, *DAMAGE) as exc:
+        raise damaged(source, KIND, exc) from exc
 
 
 def _shape_texts(shapes: Any, skip: Any = None) -> Iterator[str]:
@@ -42,7 +39,7 @@ def _shape_texts(shapes: Any, skip: Any = None) -> Iterator[str]:
             yield from _shape_texts(shape.shapes)
         elif getattr(shape, "has_table", False) and shape.has_table:
             rows = [" | ".join(" ".join(c.text.split()) for c in row.cells) for row in shape.table.rows]
-            yield "\n".join(r for r in rows if r.strip(" |"))
+            yield "\n".join(r.rstrip(" |") for r in rows if r.strip(" |"))
         elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
             yield shape.text_frame.text
 
@@ -74,9 +71,8 @@ def read_pptx(path: Path, source: str) -> Document:
             if builder.truncated:
                 break
         doc_title = (presentation.core_properties.title or "").strip()
-    except _DAMAGE as exc:
-        raise ReaderError(f"{source}: damaged {KIND} ({type(exc).__name__}: {exc})", path=source,
-                          reason="corrupt") from exc
+    except DAMAGE as exc:
+        raise damaged(source, KIND, exc) from exc
     text = builder.text
     require_text(text, source)
     title = doc_title or next((t for t in titles if t), "") or Path(path).stem

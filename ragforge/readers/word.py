@@ -13,10 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ragforge.errors import ReaderError
 from ragforge.readers._builder import TextBuilder
 from ragforge.readers._io import read_bytes, require_text
-from ragforge.readers._zip import open_zip
+from ragforge.readers._zip import DAMAGE, damaged, open_zip
 from ragforge.types import Document
 
 KIND = "Word document"
@@ -31,10 +30,8 @@ def _open(data: bytes, source: str) -> Any:
     open_zip(data, source, KIND).close()
     try:
         return docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, TypeError, AttributeError, IndexError, OSError,
-            SyntaxError) as exc:  # lxml's XMLSyntaxError is a SyntaxError
-        raise ReaderError(f"{source}: damaged {KIND} ({type(exc).__name__}: {exc})", path=source,
-                          reason="corrupt") from exc
+    except (PackageNotFoundError, *DAMAGE) as exc:
+        raise damaged(source, KIND, exc) from exc
 
 
 def heading_level(paragraph: Any) -> int | None:
@@ -54,7 +51,8 @@ def heading_level(paragraph: Any) -> int | None:
 
 
 def table_rows(table: Any) -> list[str]:
-    """Each row's cell texts joined by `` | ``; a merged cell (the same cell again) is written once."""
+    """Each row's cell texts joined by `` | `` (trailing empty cells dropped); a merged cell (the same cell
+    again) is written once."""
     rows = []
     for row in table.rows:
         cells, seen = [], set()
@@ -63,7 +61,9 @@ def table_rows(table: Any) -> list[str]:
                 continue
             seen.add(id(cell._tc))
             cells.append(" ".join(cell.text.split()))
-        if any(cells):
+        while cells and not cells[-1]:
+            cells.pop()
+        if cells:
             rows.append(" | ".join(cells))
     return rows
 
@@ -91,9 +91,8 @@ def read_docx(path: Path, source: str) -> Document:
     try:
         _build(document, builder)
         title = (document.core_properties.title or "").strip()
-    except (KeyError, ValueError, TypeError, AttributeError, IndexError, SyntaxError) as exc:
-        raise ReaderError(f"{source}: damaged {KIND} ({type(exc).__name__}: {exc})", path=source,
-                          reason="corrupt") from exc
+    except DAMAGE as exc:
+        raise damaged(source, KIND, exc) from exc
     text = builder.text
     require_text(text, source)
     sections = builder.heading_sections()
