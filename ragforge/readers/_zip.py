@@ -30,8 +30,8 @@ def open_zip(data: bytes, source: str, kind: str) -> zipfile.ZipFile:
     """The archive in ``data``, checked against the limits; ``kind`` (e.g. "Word document") is for messages.
 
     Raises ``ReaderError``: ``empty`` for no bytes, ``encrypted`` for a password-protected Office file
-    (an OLE container holding an EncryptedPackage stream), ``corrupt`` for anything that is not a sound
-    zip or that unpacks to more than the limits allow.
+    (an OLE container holding an EncryptedPackage stream) or zip, ``corrupt`` for anything that is not a
+    sound zip or that unpacks to more than the limits allow.
     """
     if not data.strip():
         raise ReaderError(f"{source}: empty file", path=source, reason="empty")
@@ -44,10 +44,13 @@ def open_zip(data: bytes, source: str, kind: str) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
         raise ReaderError(f"{source}: damaged {kind} (not a readable zip: {exc})", path=source,
                           reason="corrupt") from exc
     _check_limits(members, source, kind)
+    if any(member.flag_bits & 0x1 for member in members):  # zip-level encryption
+        raise ReaderError(f"{source}: {kind} with password-protected parts; it cannot be indexed",
+                          path=source, reason="encrypted")
     return archive
 
 

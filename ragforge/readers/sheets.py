@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -96,28 +97,37 @@ def _add_rows(builder: TextBuilder, rows: Iterable[Iterable[Any]], intro: str = 
 
 def read_xlsx(path: Path, source: str) -> Document:
     """Read an .xlsx workbook. The title is the document property, else the file stem."""
-    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     data = read_bytes(path, source)
     open_zip(data, source, KIND).close()
     builder = TextBuilder(source)
     cut: list[str] = []
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            for sheet in workbook.worksheets:
-                builder.mark(heading_path=(sheet.title,))
-                rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
-                if not _add_rows(builder, rows, intro=f"Sheet: {sheet.title}"):
-                    cut.append(sheet.title)
-                if builder.truncated:
-                    break
-            title = (workbook.properties.title or "").strip() if workbook.properties else ""
-        finally:
-            workbook.close()
-    except DAMAGE as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # openpyxl warns of each feature it does not read
+            title = _read_sheets(data, builder, cut)
+    except (InvalidFileException, *DAMAGE) as exc:
         raise damaged(source, KIND, exc) from exc
     return _document(builder, source, "xlsx", title or Path(path).stem, cut)
+
+
+def _read_sheets(data: bytes, builder: TextBuilder, cut: list[str]) -> str:
+    """Add every sheet's rows to ``builder`` (naming cut sheets in ``cut``); the workbook's title."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        for sheet in workbook.worksheets:
+            builder.mark(heading_path=(sheet.title,))
+            rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+            if not _add_rows(builder, rows, intro=f"Sheet: {sheet.title}"):
+                cut.append(sheet.title)
+            if builder.truncated:
+                break
+        return (workbook.properties.title or "").strip() if workbook.properties else ""
+    finally:
+        workbook.close()
 
 
 def read_csv(path: Path, source: str) -> Document:

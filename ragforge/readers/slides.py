@@ -20,15 +20,11 @@ from ragforge.types import Document
 KIND = "PowerPoint file"
 
 
-def _open(data: bytes, source: str) -> Any:
-    from pptx import Presentation
-    from pptx.exc import PackageNotFoundError
+def _errors() -> tuple[type[BaseException], ...]:
+    """What python-pptx raises on a damaged file: its own errors and the generic ones."""
+    from pptx.exc import PythonPptxError
 
-    open_zip(data, source, KIND).close()
-    try:
-        return Presentation(io.BytesIO(data))
-    except (PackageNotFoundError, *DAMAGE) as exc:
-        raise damaged(source, KIND, exc) from exc
+    return (PythonPptxError, *DAMAGE)
 
 
 def _shape_texts(shapes: Any, skip: Any = None) -> Iterator[str]:
@@ -59,10 +55,14 @@ def slide_text(slide: Any) -> tuple[str, str]:
 
 def read_pptx(path: Path, source: str) -> Document:
     """Read a .pptx file. The title is the document property, else the first slide's title, else the stem."""
-    presentation = _open(read_bytes(path, source), source)
+    from pptx import Presentation
+
+    data = read_bytes(path, source)
+    open_zip(data, source, KIND).close()
     builder = TextBuilder(source)
     titles = []
     try:
+        presentation = Presentation(io.BytesIO(data))
         for number, slide in enumerate(presentation.slides, start=1):
             title, text = slide_text(slide)
             titles.append(title)
@@ -71,7 +71,7 @@ def read_pptx(path: Path, source: str) -> Document:
             if builder.truncated:
                 break
         doc_title = (presentation.core_properties.title or "").strip()
-    except DAMAGE as exc:
+    except _errors() as exc:
         raise damaged(source, KIND, exc) from exc
     text = builder.text
     require_text(text, source)

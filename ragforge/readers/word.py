@@ -23,15 +23,13 @@ _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
 _OUTLINE = "./w:pPr/w:outlineLvl/@w:val"
 
 
-def _open(data: bytes, source: str) -> Any:
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
+def _errors() -> tuple[type[BaseException], ...]:
+    """What python-docx raises on a damaged file: its own errors and the generic ones."""
+    from docx.exceptions import PythonDocxError
+    from docx.opc.exceptions import OpcError
+    from docx.oxml.exceptions import XmlchemyError
 
-    open_zip(data, source, KIND).close()
-    try:
-        return docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, *DAMAGE) as exc:
-        raise damaged(source, KIND, exc) from exc
+    return (PythonDocxError, OpcError, XmlchemyError, *DAMAGE)
 
 
 def heading_level(paragraph: Any) -> int | None:
@@ -86,12 +84,16 @@ def _build(document: Any, builder: TextBuilder) -> None:
 
 def read_docx(path: Path, source: str) -> Document:
     """Read a .docx file. The title is the document property, else the first heading, else the file stem."""
-    document = _open(read_bytes(path, source), source)
+    import docx
+
+    data = read_bytes(path, source)
+    open_zip(data, source, KIND).close()
     builder = TextBuilder(source)
     try:
+        document = docx.Document(io.BytesIO(data))
         _build(document, builder)
         title = (document.core_properties.title or "").strip()
-    except DAMAGE as exc:
+    except _errors() as exc:
         raise damaged(source, KIND, exc) from exc
     text = builder.text
     require_text(text, source)

@@ -9,6 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ragforge.errors import ReaderError
 from ragforge.readers import _builder, _zip, read_file
@@ -151,3 +153,45 @@ def test_index_skips_broken_new_formats_with_reasons(tmp_path):
     assert {(s.source, s.reason) for s in report.skipped} == {
         ("truncated.docx", "corrupt"), ("password_protected.docx", "encrypted"),
         ("no_spine.epub", "corrupt"), ("invalid_json.ipynb", "corrupt")}
+
+
+NEW_FORMATS = sorted(p for p in SAMPLE.rglob("*")
+                     if p.suffix in {".docx", ".pptx", ".xlsx", ".csv", ".epub", ".eml", ".mbox", ".ipynb"})
+
+
+def _repacked(data: bytes, member_pick: int, cut: int) -> bytes:
+    """The same archive with one XML member cut short (damage inside a sound zip)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    names = [n for n in source.namelist() if n.endswith((".xml", ".rels", ".xhtml", ".opf"))]
+    target = names[member_pick % len(names)]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in source.namelist():
+            content = source.read(name)
+            archive.writestr(name, content[: cut % max(1, len(content))] if name == target else content)
+    return out.getvalue()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pick=st.integers(0, len(NEW_FORMATS) - 1), kind=st.sampled_from(["flip", "truncate", "member"]),
+       where=st.integers(0, 10**9), what=st.binary(min_size=1, max_size=16))
+def test_damaged_files_give_a_document_or_a_reader_error(tmp_path, pick, kind, where, what):
+    """Any damage to any sample of the new formats is read or skipped with a reason, never raised as
+    something else."""
+    original = NEW_FORMATS[pick]
+    data = original.read_bytes()
+    if kind == "flip":
+        at = where % len(data)
+        data = data[:at] + what + data[at + len(what):]
+    elif kind == "truncate":
+        data = data[: where % len(data)]
+    elif zipfile.is_zipfile(original):
+        data = _repacked(data, where, int.from_bytes(what, "little"))
+    path = tmp_path / f"damaged{original.suffix}"
+    path.write_bytes(data)
+    try:
+        doc = read_file(path, path.name)
+    except ReaderError as exc:
+        assert exc.reason in {"corrupt", "empty", "binary", "encrypted", "undecodable"}, exc
+    else:
+        assert doc.sections[0].start == 0 and doc.sections[-1].end == len(doc.text)
