@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -39,6 +41,31 @@ def test_stdio_round_trip_in_a_subprocess(sample_index_path: Path):
     assert names == ["get_document", "get_passage", "list_sources", "search"]
     (hit,) = found.structured_content["result"]
     assert hit["source"] == "outdoors/saturday_ride.eml" and "Larkspur" in hit["text"]
+
+
+def test_ask_over_stdio_with_an_ollama_model(sample_index_path: Path):
+    from mcp import Client, StdioServerParameters
+
+    from ragforge.testing import OllamaStub
+
+    def reply(body: dict) -> str:
+        prompt = next(m["content"] for m in body["messages"] if m["role"] == "user" and "Context:" in m["content"])
+        number = int(re.search(r"\[(\d+)\] \(kitchen/sourdough_club\.mbox", prompt).group(1))
+        return json.dumps({"answer": f"On 12 April at the village hall [{number}].",
+                           "citations": [{"n": number, "quote": "12 April at the village hall"}]})
+
+    async def ask(params: StdioServerParameters) -> Any:
+        async with Client(params, read_timeout_seconds=60) as client:
+            return await client.call_tool("ask", {"question": "When is the sourdough club's spring bake-off?"})
+
+    with OllamaStub(models=["llama3.2"]) as stub:
+        stub.script_chat(reply)
+        args = [*CLI[1:], "mcp", "--index", str(sample_index_path), "--llm", "llama3.2"]
+        found = asyncio.run(ask(StdioServerParameters(command=CLI[0], args=args,
+                                                      env={**os.environ, "OLLAMA_HOST": stub.host})))
+    answer = found.structured_content
+    assert not found.is_error and answer["refused"] is False and answer["answer"].startswith("On 12 April")
+    assert [(c["source"], c["verified"]) for c in answer["citations"]] == [("kitchen/sourdough_club.mbox", True)]
 
 
 def _free_port() -> int:
