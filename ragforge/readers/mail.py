@@ -34,6 +34,8 @@ HEADERS = ("From", "To", "Cc", "Date", "Subject")
 _ESCAPED_FROM = re.compile(rb"^>+From ")
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 _depth: ContextVar[int] = ContextVar("ragforge_mail_depth", default=0)
+# What the email package may raise on a message it cannot make sense of (it is lenient, but not always)
+_MAIL_DAMAGE = (LookupError, ValueError, TypeError, AttributeError, AssertionError, UnicodeError)
 
 
 def _check_bytes(data: bytes, source: str) -> None:
@@ -116,11 +118,10 @@ class _MessageReader:
         if depth + _depth.get() >= MAX_DEPTH:
             self._skip(name, "nested_too_deep")
             return
-        heading = path + (f"Attachment: {name}",)
         if part.get_content_type() == "message/rfc822":
             inner = part.get_content()
             if isinstance(inner, EmailMessage):
-                self.add(inner, heading[:-1] + (f"Forwarded: {name}",), depth + 1)
+                self.add(inner, path + (f"Forwarded: {name}",), depth + 1)
             return
         payload = part.get_payload(decode=True) or b""
         if len(payload) > MAX_ATTACHMENT_BYTES:
@@ -133,7 +134,7 @@ class _MessageReader:
             return
         for inner in doc.metadata.get("skipped_attachments", []):  # from an attached .eml or .mbox
             self.skipped.append({"name": f"{name}/{inner['name']}", "reason": inner["reason"]})
-        self.builder.add_document(doc, heading, intro=f"Attachment: {name}")
+        self.builder.add_document(doc, path + (f"Attachment: {name}",), intro=f"Attachment: {name}")
 
     def _skip(self, name: str, reason: str) -> None:
         self.skipped.append({"name": name, "reason": reason})
@@ -176,7 +177,11 @@ def read_eml(path: Path, source: str) -> Document:
     _check_bytes(data, source)
     builder = TextBuilder(source)
     reader = _MessageReader(builder, source)
-    subject = reader.add(_parse(data))
+    try:
+        subject = reader.add(_parse(data))
+    except _MAIL_DAMAGE as exc:
+        raise ReaderError(f"{source}: damaged message ({type(exc).__name__}: {exc})", path=source,
+                          reason="corrupt") from exc
     return _document(builder, reader, source, subject or Path(path).stem, {})
 
 
@@ -206,11 +211,18 @@ def read_mbox(path: Path, source: str) -> Document:
                           reason="corrupt")
     builder = TextBuilder(source)
     reader = _MessageReader(builder, source)
+    damaged = 0
     for raw in messages[:MAX_MESSAGES]:
-        reader.add(_parse(raw))
+        try:
+            reader.add(_parse(raw))
+        except _MAIL_DAMAGE as exc:  # one bad message does not cost the mailbox
+            damaged += 1
+            logger.warning("%s: a message was left out (%s: %s)", source, type(exc).__name__, exc)
         if builder.truncated:
             break
     extra: dict[str, Any] = {"messages": len(messages)}
+    if damaged:
+        extra["damaged_messages"] = damaged
     if len(messages) > MAX_MESSAGES:
         extra["truncated_messages"] = len(messages) - MAX_MESSAGES
         logger.warning("%s: only the first %d of %d messages are indexed", source, MAX_MESSAGES, len(messages))

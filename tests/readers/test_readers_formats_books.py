@@ -235,3 +235,10 @@ def test_zip_member_reads_are_bounded_by_declared_sizes():
     data[central + 24:central + 28] = (1000).to_bytes(4, "little")  # declare 1,000 bytes unpacked
     with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive, pytest.raises(zipfile.BadZipFile):
         archive.read("big.xml")  # stops at 1,000 bytes and fails the CRC check
+
+
+def test_headers_the_email_package_cannot_parse_are_left_out(tmp_path):
+    path = tmp_path / "odd.eml"
+    path.write_bytes(b"From: foo@[bar\nTo: a@\nMessage-ID: <\nSubject: Still readable\n\nThe body survives.\n")
+    doc = read_file(path, "odd.eml")  # the email package raises on these From/To headers when asked
+    assert doc.text == "Subject: Still readable\n\nThe body survives." and doc.title == "Still readable"
