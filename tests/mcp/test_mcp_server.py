@@ -143,26 +143,26 @@ def test_arguments_outside_the_schema_are_rejected_by_the_sdk(index):
     assert bad_mode.is_error and "hybrid" in bad_mode.content[0].text
 
 
-def json_reply(source: str, quote: str, answer: str):
-    """A structured answer citing the prompt's context block from ``source``."""
+def cite_reply(source: str, answer: str):
+    """A short plain-text answer citing the prompt's context block from ``source`` (what small models write)."""
     def make(messages):
         prompt = next(m.content for m in messages if m.role == "user" and "Context:" in m.content)
         number = int(re.search(r"\[(\d+)\] \(" + re.escape(source), prompt).group(1))
-        return json.dumps({"answer": f"{answer} [{number}].", "citations": [{"n": number, "quote": quote}]})
+        return f"{answer} [{number}]."
     return make
 
 
 def test_ask_gives_a_grounded_answer_with_verified_citations(index):
-    llm = ScriptedChatModel([json_reply("kitchen/sourdough_club.mbox", "12 April at the village hall",
-                                        "On 12 April at the village hall")])
+    llm = ScriptedChatModel([cite_reply("kitchen/sourdough_club.mbox", "On 12 April at the village hall")])
     (call,) = run(build_server(index, llm=llm), ("ask", {"question": "When is the sourdough club's spring bake-off?"}))
     answer = result(call)
     assert answer["refused"] is False and answer["answer"].startswith("On 12 April at the village hall [")
     (cite,) = answer["citations"]
     assert cite["source"] == "kitchen/sourdough_club.mbox" and cite["verified"] is True
+    assert "12 April at the village hall" in cite["quote"]
     passage = result(run(build_server(index), ("get_passage", {"source": cite["source"], "start": cite["start"],
                                                                 "end": cite["end"]}))[0])
-    assert passage["text"] == "12 April at the village hall"
+    assert passage["text"] == cite["quote"]  # the citation's span, followed, is its quote
 
 
 def test_ask_reports_a_model_that_is_down_as_a_tool_error(index):
