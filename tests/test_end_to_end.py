@@ -21,7 +21,7 @@ def index(tmp_path_factory: pytest.TempPathFactory):
     shutil.copytree(SAMPLE, docs)
     index = ragforge.open_index(root / "idx", create=True)
     report = index.sync(docs)
-    assert report.skipped == [] and report.added == 30 and report.chunks_embedded > 0
+    assert report.skipped == [] and report.added == 38 and report.chunks_embedded > 0
     yield index, docs
     index.close()
 
@@ -51,7 +51,7 @@ def test_resync_after_one_edit_reembeds_only_that_file(index) -> None:
     target = docs / "gardening" / "tomatoes.md"
     target.write_text(target.read_text() + "\n\n## Blight\n\nRemove leaves with brown blight spots at once.\n")
     report = idx.sync(docs)
-    assert (report.added, report.changed, report.removed, report.unchanged) == (0, 1, 0, 29)
+    assert (report.added, report.changed, report.removed, report.unchanged) == (0, 1, 0, 37)
     assert 0 < report.chunks_embedded <= 3 and report.chunks_from_cache >= 0
     top = idx.search("brown blight spots on leaves", k=1)[0]
     assert top.source == "gardening/tomatoes.md" and "blight" in top.text.lower()

@@ -18,10 +18,11 @@ RANK = {
     "retrieval": 4,
     "query": 5,
     "eval": 6,
-    "cli": 7,
+    "cli": 7, "mcp": 7,
     "testing": 8,
 }
-FOUNDATION_ALLOWED_WITHIN = {("types", "errors"), ("config", "errors"), ("config", "types")}
+FOUNDATION_ALLOWED_WITHIN = {("types", "errors"), ("config", "errors"), ("config", "types"),
+                             ("cli", "mcp")}  # the `ragforge mcp` command starts the MCP shell
 
 
 def _layer(module: str) -> str:

@@ -34,7 +34,7 @@ def _run(code: str, cwd: Path) -> str:
 @pytest.mark.slow
 def test_python_quick_start(tmp_path: Path) -> None:
     out = _run(_block("ragforge.open_index(\"idx\", create=True)"), tmp_path)
-    assert "added 30" in out
+    assert "added 38" in out
     assert "gardening/tomatoes.md" in out.splitlines()[1]  # first hit of the tomato question
     assert "manuals/kettlewick_k2_manual.pdf" in out
 

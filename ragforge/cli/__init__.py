@@ -15,6 +15,7 @@ import click
 from ragforge.cli.answer import ask_cmd
 from ragforge.cli.evals import eval_group
 from ragforge.cli.index import index_cmd, info_cmd
+from ragforge.cli.mcp import mcp_cmd
 from ragforge.cli.search import query_cmd
 
 
@@ -28,6 +29,7 @@ def main() -> None:
     ragforge query "..."            ranked passages with citations, no LLM needed
     ragforge ask "..."              a grounded answer from an Ollama model
     ragforge eval retrieval ...     nDCG@10 / Recall@k / MRR on a gold set
+    ragforge mcp                    serve the index to MCP clients (Claude Desktop, Claude Code, ...)
     """
     # Our own progress bars speak for the CLI; the model loader's weight-loading bar would only be noise.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -37,6 +39,7 @@ def main() -> None:
 
 for _command in (index_cmd, query_cmd, info_cmd, ask_cmd, eval_group):
     main.add_command(_command)
+main.add_command(mcp_cmd)
 
 __all__ = ["main"]
 

@@ -115,24 +115,35 @@ class _Extractor(HTMLParser):
         self.length += len(text)
 
 
-def read_html(path: Path, source: str) -> Document:
-    """Read an HTML file. The title is ``<title>``, else the first heading, else the file stem."""
-    data = read_bytes(path, source)
-    declared = _CHARSET.search(data[:4096])
-    raw, meta = decode_text(data, source, declared.group(1).decode("ascii") if declared else None)
+def extract_html(raw: str) -> tuple[str, str, list[tuple[int, int, str]]]:
+    """The visible text of an HTML page, its ``<title>`` ("" if none) and its headings as
+    ``(offset, level, text)``; used by the HTML reader and by readers of formats made of HTML (EPUB, e-mail)."""
     parser = _Extractor()
     parser.feed(raw)
     parser.close()
-    text = "".join(parser.parts)
-    require_text(text, source)
     title = _WS.sub(" ", "".join(parser.title_parts)).strip()
+    return "".join(parser.parts), title, [(h[0], h[1], h[2]) for h in parser.headings]
+
+
+def html_charset(data: bytes) -> str | None:
+    """The encoding a ``<meta charset>`` near the top declares, if any."""
+    declared = _CHARSET.search(data[:4096])
+    return declared.group(1).decode("ascii") if declared else None
+
+
+def read_html(path: Path, source: str) -> Document:
+    """Read an HTML file. The title is ``<title>``, else the first heading, else the file stem."""
+    data = read_bytes(path, source)
+    raw, meta = decode_text(data, source, html_charset(data))
+    text, title, headings = extract_html(raw)
+    require_text(text, source)
     if not title:
-        title = next((h[2] for h in parser.headings if h[2]), "") or Path(path).stem
+        title = next((h[2] for h in headings if h[2]), "") or Path(path).stem
     return Document(
         source=source,
         text=text,
         file_type="html",
         title=title,
-        sections=heading_sections(text, [tuple(h) for h in parser.headings]),
+        sections=heading_sections(text, headings),
         metadata=meta,
     )

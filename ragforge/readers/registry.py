@@ -17,10 +17,16 @@ from pathlib import Path
 
 from ragforge._registry import Registry
 from ragforge.errors import ConfigError, UnsupportedFormatError
+from ragforge.readers.epub import read_epub
 from ragforge.readers.html import read_html
+from ragforge.readers.mail import read_eml, read_mbox
 from ragforge.readers.markdown import read_markdown
+from ragforge.readers.notebook import read_notebook
 from ragforge.readers.pdf import read_pdf
+from ragforge.readers.sheets import read_csv, read_xlsx
+from ragforge.readers.slides import read_pptx
 from ragforge.readers.text import read_text
+from ragforge.readers.word import read_docx
 from ragforge.types import Document
 
 Reader = Callable[[Path, str], Document]
@@ -58,6 +64,14 @@ register_reader([".txt", ".text", ".rst"], read_text)  # .rst read as plain text
 register_reader([".md", ".markdown"], read_markdown)
 register_reader(".pdf", read_pdf)
 register_reader([".html", ".htm"], read_html)
+register_reader(".docx", read_docx)
+register_reader(".pptx", read_pptx)
+register_reader([".xlsx", ".xlsm"], read_xlsx)
+register_reader([".csv", ".tsv"], read_csv)
+register_reader(".epub", read_epub)
+register_reader(".eml", read_eml)
+register_reader(".mbox", read_mbox)
+register_reader(".ipynb", read_notebook)
 
 
 def reader_for(path: Path | str) -> Reader | None:

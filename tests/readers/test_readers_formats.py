@@ -81,10 +81,10 @@ def test_registry():
 
 
 def test_unsupported_suffix_raises(tmp_path):
-    path = tmp_path / "data.csv"
+    path = tmp_path / "data.dat"
     path.write_text("a,b\n")
     with pytest.raises(UnsupportedFormatError) as info:
-        read_file(path, "data.csv")
+        read_file(path, "data.dat")
     assert info.value.reason == "unsupported" and isinstance(info.value, ReaderError)
 
 

@@ -24,7 +24,7 @@ def make_tree(root: Path, files: dict[str, str | bytes]) -> None:
 TREE = {
     "README.md": "# Readme\n",
     "notes.txt": "notes",
-    "data.csv": "a,b",
+    "data.dat": "a,b",
     "image.png": b"\x89PNG",
     "docs/guide.md": "# Guide\n",
     "docs/api/ref.html": "<p>ref</p>",
@@ -45,7 +45,7 @@ def test_default_walk_is_sorted_and_quiet_about_unsupported(tmp_path):
     result = walk(tmp_path, WalkConfig())
     assert sources(result) == ["README.md", "docs/api/ref.html", "docs/drafts/wip.md", "docs/guide.md",
                                "notes.txt", "papers/one.pdf"]
-    assert result.skipped == []  # data.csv and image.png are ignored quietly
+    assert result.skipped == []  # data.dat and image.png are ignored quietly
     entry = result.files[0]
     assert entry.path == tmp_path / "README.md" and entry.size == len("# Readme\n") and entry.mtime_ns > 0
 
@@ -67,9 +67,9 @@ def test_include_and_exclude(tmp_path):
 
 def test_explicitly_included_unsupported_files_are_reported(tmp_path):
     make_tree(tmp_path, TREE)
-    result = walk(tmp_path, WalkConfig(include=("*.csv", "*.md")))
+    result = walk(tmp_path, WalkConfig(include=("*.dat", "*.md")))
     assert sources(result) == ["README.md", "docs/drafts/wip.md", "docs/guide.md"]
-    assert [(s.source, s.reason) for s in result.skipped] == [("data.csv", "unsupported")]
+    assert [(s.source, s.reason) for s in result.skipped] == [("data.dat", "unsupported")]
 
 
 def test_too_large(tmp_path):
