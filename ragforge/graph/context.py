@@ -46,6 +46,10 @@ class RunContext:
         self._resume = resume or []
         self._resume_i = 0
 
+    def start_attempt(self) -> None:
+        """A node (re)starts: its ``interrupt()`` calls are answered from the first resume value again."""
+        self._resume_i = 0
+
     def emit(self, event: dict[str, Any]) -> None:
         """Record a nested event (a shallow copy gets ``t``: seconds since the run started)."""
         record = dict(event)
@@ -78,3 +82,12 @@ def interrupt(value: Any = None) -> Any:
 def current_context() -> RunContext | None:
     """The RunContext of the node running in this thread/task, if any."""
     return _CURRENT.get()
+
+
+def activate(ctx: RunContext) -> contextvars.Token[RunContext | None]:
+    """Make ``ctx`` the current context (what ``interrupt()`` reads) until ``deactivate(token)``."""
+    return _CURRENT.set(ctx)
+
+
+def deactivate(token: contextvars.Token[RunContext | None]) -> None:
+    _CURRENT.reset(token)
