@@ -18,6 +18,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -55,7 +56,7 @@ def linear(schema: type, fn: Callable[[Any], dict], length: int = 10):
     for name in names:
         graph.add_node(name, fn)
     graph.add_edge(START, names[0])
-    for left, right in zip(names, names[1:]):
+    for left, right in pairwise(names):
         graph.add_edge(left, right)
     return graph.add_edge(names[-1], END).compile(), [fn] * length
 

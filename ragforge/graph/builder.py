@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
 from typing import Any
 
 from ragforge.errors import GraphBuildError
@@ -95,7 +96,7 @@ class StateGraph:
             else:
                 self.add_node(item)
                 names.append(next(reversed(self.nodes)))
-        for left, right in zip(names, names[1:]):
+        for left, right in pairwise(names):
             self.add_edge(left, right)
         return self
 

@@ -51,12 +51,12 @@ class CompiledGraph(Runnable):
         return self.spec.nodes
 
     # -- sync --------------------------------------------------------------------------------------------
-    def invoke(self, input: Any = None, config: RunConfig | None = None,  # noqa: A002
+    def invoke(self, input: Any = None, config: RunConfig | None = None,
                **options: Unpack[RunOptions]) -> Any:
         """Run to the end (or to a pause) and return the state. Raises GraphRunError subclasses."""
         return self.run(input, config, **options).raise_for_error().state
 
-    def run(self, input: Any = None, config: RunConfig | None = None,  # noqa: A002
+    def run(self, input: Any = None, config: RunConfig | None = None,
             **options: Unpack[RunOptions]) -> RunResult:
         """Run and return a RunResult; a failing run gives ``status="failed"`` and ``error`` instead of raising.
 
@@ -69,7 +69,7 @@ class CompiledGraph(Runnable):
                 pass
         return execution.result()
 
-    def stream(self, input: Any = None, config: RunConfig | None = None,  # noqa: A002
+    def stream(self, input: Any = None, config: RunConfig | None = None,
                **options: Unpack[RunOptions]) -> Iterator[GraphEvent]:
         """Yield GraphEvents as steps finish: "node" per node, "update" per step, then "interrupt" or "end"."""
         yield from self._execution(input, RunConfig.of(config, options), events=True).events()
@@ -80,12 +80,12 @@ class CompiledGraph(Runnable):
         return self.invoke(None, _resuming(config, options, thread_id, value))
 
     # -- async -------------------------------------------------------------------------------------------
-    async def ainvoke(self, input: Any = None, config: RunConfig | None = None,  # noqa: A002
+    async def ainvoke(self, input: Any = None, config: RunConfig | None = None,
                       **options: Unpack[RunOptions]) -> Any:
         """``invoke`` in the caller's event loop (sync nodes run on worker threads)."""
         return (await self.arun(input, config, **options)).raise_for_error().state
 
-    async def arun(self, input: Any = None, config: RunConfig | None = None,  # noqa: A002
+    async def arun(self, input: Any = None, config: RunConfig | None = None,
                    **options: Unpack[RunOptions]) -> RunResult:
         """``run`` in the caller's event loop."""
         execution = self._execution(input, RunConfig.of(config, options), events=False)
@@ -94,7 +94,7 @@ class CompiledGraph(Runnable):
                 pass
         return execution.result()
 
-    async def astream(self, input: Any = None, config: RunConfig | None = None,  # noqa: A002
+    async def astream(self, input: Any = None, config: RunConfig | None = None,
                       **options: Unpack[RunOptions]) -> AsyncIterator[GraphEvent]:
         """``stream`` in the caller's event loop."""
         async for event in self._execution(input, RunConfig.of(config, options), events=True).aevents():
@@ -126,7 +126,7 @@ class CompiledGraph(Runnable):
     def __repr__(self) -> str:
         return f"CompiledGraph({self.name!r}, nodes={list(self.spec.nodes)})"
 
-    def _execution(self, input: Any, config: RunConfig, *, events: bool) -> Execution:  # noqa: A002
+    def _execution(self, input: Any, config: RunConfig, *, events: bool) -> Execution:
         run = start(self.spec, self.checkpointer, input, config)
         return Execution(self.spec, run, config, self.checkpointer, self._pool, events=events)
 

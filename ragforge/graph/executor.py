@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from ragforge.errors import NodeTimeoutError
 from ragforge.retry import RetryClock, next_delay
 
-from .context import GraphInterrupt, RunContext, activate, deactivate
+from .context import CURRENT, GraphInterrupt, RunContext
 from .nodes import NodeSpec
 
 __all__ = ["STATE", "Job", "Outcome", "StepRunner", "Task", "WorkerPool", "normalise", "run_coro"]
@@ -75,29 +75,29 @@ def normalise(node: str, result: Any) -> dict[str, Any]:
     raise TypeError(f"node {node!r} returned {type(result).__name__}; return a dict (a partial update) or None")
 
 
-def run_coro(coro: Awaitable[T]) -> T:
+def run_coro(awaitable: Awaitable[T]) -> T:
     """Run an awaitable to completion from sync code, even when this thread already runs an event loop."""
-    if not isinstance(coro, Coroutine):
-        coro = _await(coro)
+    coro: Coroutine[Any, Any, T] = awaitable if isinstance(awaitable, Coroutine) else _await(awaitable)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro)
-    box: dict[str, Any] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
     ctx = contextvars.copy_context()
 
     def target() -> None:
         try:
-            box["value"] = ctx.run(asyncio.run, coro)
+            values.append(ctx.run(asyncio.run, coro))
         except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
-            box["error"] = exc
+            errors.append(exc)
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    if errors:
+        raise errors[0]
+    return values[0]
 
 
 async def _await(awaitable: Awaitable[T]) -> T:
@@ -141,7 +141,7 @@ def _retry_delay(spec: NodeSpec, exc: Exception, attempt: int, t0: float) -> flo
 
 def run_sync(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Outcome:
     out = Outcome(perf_counter() - t0, ctx)
-    token = activate(ctx)
+    token = CURRENT.set(ctx)
     attempt = 0
     try:
         while True:
@@ -168,13 +168,13 @@ def run_sync(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Outcome:
                 out.error = exc
                 break
     finally:
-        deactivate(token)
+        CURRENT.reset(token)
     return _finish(spec, out, attempt, t0)
 
 
 async def run_async(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Outcome:
     out = Outcome(perf_counter() - t0, ctx)
-    activate(ctx)  # this coroutine runs in its own asyncio task, so its own context copy
+    CURRENT.set(ctx)  # this coroutine runs in its own asyncio task, so its own context copy
     attempt = 0
     while True:
         attempt += 1
@@ -240,26 +240,26 @@ class StepRunner:
         if len(jobs) == 1 and not jobs[0][0].is_async:
             spec, arg, ctx = jobs[0]
             return [run_sync(spec, arg, ctx, t0)]
-        results: dict[int, Outcome] = {}
+        results: list[Outcome | None] = [None] * len(jobs)
         sync_ix = [i for i, job in enumerate(jobs) if not job[0].is_async]
         async_ix = [i for i, job in enumerate(jobs) if job[0].is_async]
         inline = sync_ix[0] if sync_ix and not async_ix else None
-        futures: dict[int, Future[Outcome]] = {}
+        futures: list[tuple[int, Future[Outcome]]] = []
         if len(sync_ix) > (inline is not None):
             pool = self._pool.get()
             for i in sync_ix:
                 if i != inline:
                     spec, arg, ctx = jobs[i]
-                    futures[i] = pool.submit(contextvars.copy_context().run, run_sync, spec, arg, ctx, t0)
+                    futures.append((i, pool.submit(contextvars.copy_context().run, run_sync, spec, arg, ctx, t0)))
         if inline is not None:
             spec, arg, ctx = jobs[inline]
             results[inline] = run_sync(spec, arg, ctx, t0)
         if async_ix:
-            outs = self._gather([run_async(*jobs[i], t0) for i in async_ix])
-            results.update(zip(async_ix, outs))
-        for i, fut in futures.items():
+            for i, out in zip(async_ix, self._gather([run_async(*jobs[i], t0) for i in async_ix]), strict=True):
+                results[i] = out
+        for i, fut in futures:
             results[i] = fut.result()
-        return [results[i] for i in range(len(jobs))]
+        return results  # type: ignore[return-value]  # every slot is filled above
 
     async def arun(self, jobs: list[Job], t0: float) -> list[Outcome]:
         """Inside the caller's event loop: async jobs awaited, sync jobs on the worker threads."""

@@ -104,9 +104,9 @@ def _as_callable(obj: Any, what: str) -> Callable[..., Any]:
         return obj
     invoke = getattr(obj, "invoke", None)
     if callable(invoke):  # a Runnable (or a compiled graph) used as a node
-        return invoke  # type: ignore[no-any-return]
+        return typing.cast(Callable[..., Any], invoke)
     if callable(obj):
-        return obj  # type: ignore[no-any-return]
+        return typing.cast(Callable[..., Any], obj)
     raise GraphBuildError(f"{what} must be a function or a Runnable, not {type(obj).__name__}")
 
 
@@ -139,7 +139,7 @@ class NodeSpec:
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         return typing.get_type_hints(fn)
-    except Exception:  # unresolvable forward references: we just learn nothing from them
+    except Exception:  # noqa: BLE001 - unresolvable forward references: we just learn nothing from them
         return {}
 
 

@@ -30,10 +30,10 @@ __all__ = ["Runnable", "RunnableLambda", "RunnableParallel", "RunnableSequence",
 class SupportsInvoke(Protocol):
     """Anything with ``invoke(input)``: the Runnable protocol."""
 
-    def invoke(self, input: Any) -> Any: ...  # noqa: A002
+    def invoke(self, input: Any) -> Any: ...
 
 
-def _call(step: Runnable, input: Any, config: RunConfig | None) -> Any:  # noqa: A002
+def _call(step: Runnable, input: Any, config: RunConfig | None) -> Any:
     """``step.invoke(input)``, handing on ``config`` only when there is one (so ``invoke(self, input)`` works)."""
     return step.invoke(input) if config is None else step.invoke(input, config=config)
 
@@ -47,10 +47,10 @@ class Runnable:
 
     name: str = "runnable"
 
-    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         raise NotImplementedError
 
-    def __call__(self, input: Any) -> Any:  # noqa: A002
+    def __call__(self, input: Any) -> Any:
         return self.invoke(input)
 
     def batch(self, inputs: Iterable[Any], *, max_workers: int = 4, config: RunConfig | None = None,
@@ -62,11 +62,11 @@ class Runnable:
         with ThreadPoolExecutor(min(max_workers, len(items))) as pool:
             return list(pool.map(lambda x: _call(self, x, cfg), items))
 
-    def stream(self, input: Any, *, config: RunConfig | None = None) -> Iterator[Any]:  # noqa: A002
+    def stream(self, input: Any, *, config: RunConfig | None = None) -> Iterator[Any]:
         """Yield the output in pieces; by default one piece, the whole output."""
         yield _call(self, input, config)
 
-    async def ainvoke(self, input: Any, *, config: RunConfig | None = None) -> Any:  # noqa: A002
+    async def ainvoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         return await asyncio.to_thread(_call, self, input, config)
 
     def __or__(self, other: Any) -> RunnableSequence:
@@ -111,10 +111,10 @@ class RunnableLambda(Runnable):
 
     def __init__(self, fn: Callable[[Any], Any], *, name: str | None = None) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "lambda")
+        self.name: str = name or getattr(fn, "__name__", None) or "lambda"
         self.__name__ = self.name
 
-    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         result = self.fn(input)
         if inspect.isawaitable(result):
             result = run_coro(result)
@@ -130,17 +130,17 @@ class RunnableSequence(Runnable):
             flat.extend(step.steps if isinstance(step, RunnableSequence) else [step])
         if len(flat) < 2:
             raise GraphBuildError("a sequence needs at least two steps")
-        self.steps = tuple(flat)
+        self.steps: tuple[Runnable, ...] = tuple(flat)
         self.name = " | ".join(s.name for s in flat)
         self.__name__ = "sequence"
 
-    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         value = input
         for step in self.steps:
             value = step.invoke(value)
         return value
 
-    def stream(self, input: Any, *, config: RunConfig | None = None) -> Iterator[Any]:  # noqa: A002
+    def stream(self, input: Any, *, config: RunConfig | None = None) -> Iterator[Any]:
         """Run all but the last step, then stream the last one."""
         value = input
         for step in self.steps[:-1]:
@@ -158,7 +158,7 @@ class RunnableParallel(Runnable):
         self.name = "{" + ", ".join(self.steps) + "}"
         self.__name__ = "parallel"
 
-    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         if len(self.steps) == 1:
             return {k: s.invoke(input) for k, s in self.steps.items()}
         with ThreadPoolExecutor(len(self.steps)) as pool:
@@ -172,7 +172,7 @@ class RunnableWithFallbacks(Runnable):
         self.primary, self.fallbacks, self.handle = primary, fallbacks, handle
         self.name = f"{primary.name}.with_fallbacks"
 
-    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         first: BaseException | None = None
         for step in (self.primary, *self.fallbacks):
             try:
@@ -189,7 +189,7 @@ class RunnableRetry(Runnable):
         self.name = f"{inner.name}.with_retry"
         self.attempts = 0  # attempts made by the last call (for tests and logs)
 
-    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         self.attempts = 0
 
         def once() -> Any:

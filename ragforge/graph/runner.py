@@ -17,7 +17,7 @@ from ragforge.errors import CheckpointError, GraphRunError, GraphStepLimitError
 
 from .checkpoint import Checkpointer
 from .config import RunConfig
-from .context import RunContext
+from .context import GraphInterrupt, RunContext
 from .executor import STATE, Job, Outcome, StepRunner, Task, WorkerPool, run_coro
 from .nodes import END, START, Branch, Send
 from .results import GraphEvent, Interrupt, RunResult
@@ -41,7 +41,7 @@ class Exec:
 Steps = Generator[Exec | GraphEvent, list[Outcome] | None, None]
 
 
-def start(spec: GraphSpec, checkpointer: Checkpointer | None, input: Any, config: RunConfig) -> RunState:  # noqa: A002
+def start(spec: GraphSpec, checkpointer: Checkpointer | None, input: Any, config: RunConfig) -> RunState:
     """The RunState a run begins with: fresh from ``input``, or restored from the thread's checkpoint."""
     schema = spec.schema
     if config.resuming:
@@ -158,22 +158,26 @@ class Execution:
             start_t = perf_counter() - run.t0
             index, jobs = self._jobs()
             replies = yield Exec(jobs)
-            outcomes = dict(zip(index, replies or ()))
+            outcomes = dict(zip(index, replies or (), strict=True))
             step_rec = self._record(outcomes, start_t)
+            paused: tuple[int, GraphInterrupt] | None = None
             for i, out in outcomes.items():
                 if out.error is not None:
                     self._save("failed")
                     raise node_error(executed[i].node, out.error, run, schema)
-            for i, out in outcomes.items():
-                if out.interrupt is not None:
-                    run.pending.update({j: o.update for j, o in outcomes.items() if o.update is not None})
-                    yield self._pause(Interrupt(executed[i].node, out.interrupt.value, "interrupt", run.step, i))
-                    return
+                if paused is None and out.interrupt is not None:
+                    paused = i, out.interrupt
+            if paused is not None:
+                i, intr = paused
+                run.pending.update({j: o.update for j, o in outcomes.items() if o.update is not None})
+                yield self._pause(Interrupt(executed[i].node, intr.value, "interrupt", run.step, i))
+                return
             diff = self._merge(executed, outcomes)
             step_rec.update = diff
             run.last_diff, run.pending, run.resume = diff, {}, {}
-            run.path.append([t.node for t in executed])
-            run.tasks = next_tasks(spec, [t.node for t in executed], run)
+            names = [t.node for t in executed]
+            run.path.append(names)
+            run.tasks = next_tasks(spec, names, run)
             step, run.step = run.step, run.step + 1
             step_rec.duration = perf_counter() - run.t0 - step_rec.start
             if self.events_wanted:
@@ -204,11 +208,12 @@ class Execution:
         run, nodes, schema = self.run, self.spec.nodes, self.spec.schema
         jobs: list[Job] = []
         index: list[int] = []
+        pending, resume = run.pending, run.resume
         for i, task in enumerate(run.tasks):
-            if i in run.pending:  # finished before an interrupt in the same step: not run again
+            if pending and i in pending:  # finished before an interrupt in the same step: not run again
                 continue
             ctx = RunContext(run.deps, task.node, run.step, run.thread_id, run.run_id, run.t0, run.on_event,
-                             run.resume.get(i))
+                             resume.get(i) if resume else None)
             arg = schema.view(run.state) if task.arg is STATE else task.arg
             jobs.append((nodes[task.node], arg, ctx))
             index.append(i)
@@ -246,6 +251,8 @@ class Execution:
 def next_tasks(spec: GraphSpec, sources: list[str], run: RunState) -> list[Task]:
     """The tasks of the next step: plain-edge targets, routed branches, completed joins, then Sends."""
     topo = spec.topology
+    if len(sources) == 1 and sources[0] in topo.plain:  # only plain edges: the targets are known
+        return [Task(n) for n in topo.plain[sources[0]]]
     triggered: set[str] = set()
     sends: list[Task] = []
     for source in dict.fromkeys(sources):

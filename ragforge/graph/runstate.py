@@ -72,7 +72,7 @@ class RunState:
             raise CheckpointError(f"the checkpoint of {thread_id!r} was made by another graph (nodes {unknown})")
         run = cls(spec, load_state(spec.schema, ck), config)
         run.step, run.path = ck["step"], ck["path"]
-        run.tasks = [Task(t["node"], t["arg"] if "arg" in t else STATE) for t in ck["tasks"]]
+        run.tasks = [Task(t["node"], t.get("arg", STATE)) for t in ck["tasks"]]
         run.joins = [set(s) for s in ck["joins"]]
         run.pending = {int(k): v for k, v in ck["pending_writes"].items()}
         run.resume = {int(k): list(v) for k, v in ck["resume"].items()}

@@ -27,7 +27,8 @@ class Topology:
 
     ``order``: node -> its position (tasks of one step run and merge in this order); ``static``: plain-edge
     targets; ``branches``: conditional edges; ``joins``: barriers, and ``joins_from`` the joins each node feeds;
-    ``successors``: every node a node can lead to (for checks and drawings).
+    ``successors``: every node a node can lead to (for checks and drawings); ``plain``: for a node whose only
+    way on is plain edges (no branch, no join), its next nodes in ``order``, END left out.
     """
 
     order: Mapping[str, int]
@@ -36,6 +37,7 @@ class Topology:
     joins: tuple[Join, ...]
     joins_from: Mapping[str, tuple[int, ...]]
     successors: Mapping[str, frozenset[str]]
+    plain: Mapping[str, tuple[str, ...]]
 
     def is_join_target(self, node: str) -> bool:
         return any(target == node for _, target in self.joins)

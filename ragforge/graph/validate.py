@@ -86,14 +86,18 @@ def _freeze(nodes: Mapping[str, NodeSpec], static: dict[str, list[str]], branche
     by_source: dict[str, list[Branch]] = defaultdict(list)
     for branch in branches:
         by_source[branch.source].append(branch)
+    order = {name: i for i, name in enumerate(nodes)}
+    plain = {source: tuple(sorted((t for t in static.get(source, ()) if t != END), key=order.__getitem__))
+             for source in [START, *nodes] if source not in by_source and source not in joins_from}
     proxy = types.MappingProxyType
     return Topology(
-        order=proxy({name: i for i, name in enumerate(nodes)}),
+        order=proxy(order),
         static=proxy({k: tuple(v) for k, v in static.items() if v}),
         branches=proxy({k: tuple(v) for k, v in by_source.items()}),
         joins=tuple(joins),
         joins_from=proxy({k: tuple(v) for k, v in joins_from.items()}),
-        successors=proxy({k: frozenset(v) for k, v in succ.items()}))
+        successors=proxy({k: frozenset(v) for k, v in succ.items()}),
+        plain=proxy(plain))
 
 
 def _check_names(graph: Draft, interrupts: frozenset[str]) -> None:
@@ -120,12 +124,12 @@ def _check_names(graph: Draft, interrupts: frozenset[str]) -> None:
         for key, target in branch.mapping.items():
             check(target, f"conditional edge from {branch.source!r} (key {key!r})", END)
         if branch.literal_keys is not None:
-            extra = [k for k in branch.literal_keys if k not in branch.mapping]
-            if extra:
+            missing = [k for k in branch.literal_keys if k not in branch.mapping]
+            if missing:
                 raise GraphBuildError(f"router {getattr(branch.router, '__name__', '?')!r} of {branch.source!r} "
-                                      f"can return {extra!r}, which is not in its mapping {list(branch.mapping)}")
-    for name in sorted(interrupts - known):
-        raise GraphBuildError(f"interrupt_before/after names unknown node {name!r}")
+                                      f"can return {missing!r}, which is not in its mapping {list(branch.mapping)}")
+    for unknown in sorted(interrupts - known):
+        raise GraphBuildError(f"interrupt_before/after names unknown node {unknown!r}")
     for spec in graph.nodes.values():
         extra = sorted((spec.writes or frozenset()) - graph.schema.field_set)
         if extra:

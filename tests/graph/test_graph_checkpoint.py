@@ -10,8 +10,16 @@ from typing import Annotated, TypedDict
 import pytest
 
 from ragforge.errors import CheckpointError, NodeError
-from ragforge.graph import (END, START, Checkpointer, MemoryCheckpointer, SqliteCheckpointer, StateGraph, append,
-                            interrupt)
+from ragforge.graph import (
+    END,
+    START,
+    Checkpointer,
+    MemoryCheckpointer,
+    SqliteCheckpointer,
+    StateGraph,
+    append,
+    interrupt,
+)
 
 
 class S(TypedDict, total=False):
