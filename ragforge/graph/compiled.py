@@ -7,7 +7,6 @@ or a checkpoint (``runner.start``) and drives one :class:`~ragforge.graph.runner
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from ragforge.errors import GraphRunError
@@ -64,9 +63,11 @@ class CompiledGraph(Runnable):
         ``update`` is merged into the resumed state first (e.g. a human's edit).
         """
         execution = self._execution(input, RunConfig.of(config, options), events=False)
-        with suppress(GraphRunError):  # recorded in the result
+        try:
             for _ in execution.events():
                 pass
+        except GraphRunError:
+            pass  # recorded in the result
         return execution.result()
 
     def stream(self, input: Any = None, config: RunConfig | None = None,
@@ -89,9 +90,11 @@ class CompiledGraph(Runnable):
                    **options: Unpack[RunOptions]) -> RunResult:
         """``run`` in the caller's event loop."""
         execution = self._execution(input, RunConfig.of(config, options), events=False)
-        with suppress(GraphRunError):  # recorded in the result
+        try:
             async for _ in execution.aevents():
                 pass
+        except GraphRunError:
+            pass  # recorded in the result
         return execution.result()
 
     async def astream(self, input: Any = None, config: RunConfig | None = None,
