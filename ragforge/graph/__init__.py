@@ -35,7 +35,7 @@ from .checkpoint import Checkpointer, MemoryCheckpointer, SqliteCheckpointer
 from .compiled import CompiledGraph
 from .config import RunConfig
 from .context import GraphInterrupt, RunContext, interrupt
-from .nodes import END, START, Send
+from .nodes import END, START, CallStyle, Send
 from .results import GraphEvent, Interrupt, RunResult, Snapshot
 from .runnable import Runnable, RunnableLambda, RunnableParallel, RunnableSequence, SupportsInvoke, coerce
 from .spec import GraphSpec
@@ -43,6 +43,7 @@ from .state import Reducer, add, append, merge_dict, replace
 from .trace import NodeRecord, StepRecord, Trace
 
 __all__ = [
+    "CallStyle",
     "Checkpointer",
     "CompiledGraph",
     "END",

@@ -9,8 +9,7 @@ from typing import Annotated, Literal, TypedDict
 
 import pytest
 
-from ragforge.graph import END, START, GraphSpec, RunContext, StateGraph, append
-from ragforge.graph.nodes import CallStyle
+from ragforge.graph import END, START, CallStyle, GraphSpec, RunContext, StateGraph, append
 
 GRAPH_DIR = Path(__file__).resolve().parents[2] / "ragforge" / "graph"
 
