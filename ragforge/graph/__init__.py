@@ -14,38 +14,48 @@
     print(graph.invoke({"question": "why?"}))   # {'question': 'why?', 'notes': ['thinking about why?']}
 
 Pieces: StateGraph (add_node, add_edge, add_conditional_edges with Send fan-out and joins) and compile(), which
-validates and returns a CompiledGraph (invoke / run -> RunResult / stream -> GraphEvent / resume, and
-ainvoke / arun / astream / aresume in the caller's event loop).
+validates and returns a CompiledGraph holding a frozen GraphSpec (invoke / run -> RunResult / stream ->
+GraphEvent / resume, and ainvoke / arun / astream / aresume in the caller's event loop; each takes a RunConfig
+and/or its fields as keywords: deps, thread_id, step_limit, on_event, resume, update).
 Nodes are ``f(state)`` or ``f(state, ctx)`` (sync or async) returning a partial update; ``ctx`` is a
 RunContext (``deps``, ``emit``). ``interrupt(value)`` pauses; checkpoints (MemoryCheckpointer,
 SqliteCheckpointer) are JSON. Every run records a Trace (JSON Lines, tree(), to_mermaid()).
 Errors: GraphBuildError from compile(); GraphRunError and its subclasses while running (ragforge.errors).
+
+Modules, each importing only those before it: context, nodes, state, spec, validate (-> GraphSpec);
+config, trace, results, executor, runstate, runner, mermaid, runnable, compiled, builder.
 """
 
 from __future__ import annotations
 
+from ragforge.retry import RetryPolicy
+
 from .builder import StateGraph
 from .checkpoint import Checkpointer, MemoryCheckpointer, SqliteCheckpointer
 from .compiled import CompiledGraph
+from .config import RunConfig
 from .context import GraphInterrupt, RunContext, interrupt
-from .nodes import END, START, Send
+from .nodes import END, START, CallStyle, Send
 from .results import GraphEvent, Interrupt, RunResult, Snapshot
-from ragforge.retry import RetryPolicy
 from .runnable import Runnable, RunnableLambda, RunnableParallel, RunnableSequence, SupportsInvoke, coerce
+from .spec import GraphSpec
 from .state import Reducer, add, append, merge_dict, replace
 from .trace import NodeRecord, StepRecord, Trace
 
 __all__ = [
+    "CallStyle",
     "Checkpointer",
     "CompiledGraph",
     "END",
     "GraphEvent",
     "GraphInterrupt",
+    "GraphSpec",
     "Interrupt",
     "MemoryCheckpointer",
     "NodeRecord",
     "Reducer",
     "RetryPolicy",
+    "RunConfig",
     "RunContext",
     "RunResult",
     "Runnable",

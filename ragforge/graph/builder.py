@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from itertools import pairwise
+from typing import Any
 
 from ragforge.errors import GraphBuildError
-
-from .nodes import END, START, Branch, NodeSpec
 from ragforge.retry import RetryPolicy
-from .state import StateSchema
 
-if TYPE_CHECKING:
-    from .checkpoint import Checkpointer
-    from .compiled import CompiledGraph
+from .checkpoint import Checkpointer
+from .compiled import CompiledGraph
+from .nodes import END, START, Branch, NodeSpec
+from .state import StateSchema
+from .validate import Draft, compile_spec
 
 __all__ = ["StateGraph"]
 
@@ -43,17 +43,18 @@ class StateGraph:
         compile() to find conflicting concurrent writes; ``join=True``: the node waits until every node with a
         plain edge into it has run (a barrier), instead of running after any one of them.
         """
+        name: Any = node
         if fn is None:
             if isinstance(node, str):
                 raise GraphBuildError(f"add_node({node!r}) needs a function or a Runnable")
-            fn, node = node, getattr(node, "__name__", None) or getattr(node, "name", None)
-        if not isinstance(node, str) or not node:
-            raise GraphBuildError(f"node name must be a non-empty string, got {node!r}")
-        if node in (START, END):
-            raise GraphBuildError(f"{node!r} is reserved; use START/END only in edges")
-        if node in self.nodes:
-            raise GraphBuildError(f"node {node!r} is already in the graph")
-        self.nodes[node] = NodeSpec.make(node, fn, retry=retry, timeout=timeout, writes=writes, join=join)
+            fn, name = node, getattr(node, "__name__", None) or getattr(node, "name", None)
+        if not isinstance(name, str) or not name:
+            raise GraphBuildError(f"node name must be a non-empty string, got {name!r}")
+        if name in (START, END):
+            raise GraphBuildError(f"{name!r} is reserved; use START/END only in edges")
+        if name in self.nodes:
+            raise GraphBuildError(f"node {name!r} is already in the graph")
+        self.nodes[name] = NodeSpec.make(name, fn, retry=retry, timeout=timeout, writes=writes, join=join)
         return self
 
     def add_edge(self, source: str | Sequence[str], target: str) -> StateGraph:
@@ -95,19 +96,19 @@ class StateGraph:
             else:
                 self.add_node(item)
                 names.append(next(reversed(self.nodes)))
-        for left, right in zip(names, names[1:]):
+        for left, right in pairwise(names):
             self.add_edge(left, right)
         return self
 
     def compile(self, *, checkpointer: Checkpointer | None = None, interrupt_before: Iterable[str] = (),
                 interrupt_after: Iterable[str] = (), max_workers: int = 16,
                 name: str | None = None) -> CompiledGraph:
-        """Validate the graph (GraphBuildError on any problem) and return a runnable CompiledGraph."""
-        from .compiled import CompiledGraph
-        from .validate import validate
+        """Validate the graph (GraphBuildError on any problem) and return a runnable CompiledGraph.
 
-        topology = validate(self, frozenset(interrupt_before), frozenset(interrupt_after))
-        return CompiledGraph(self, topology, checkpointer=checkpointer,
-                             interrupt_before=frozenset(interrupt_before),
-                             interrupt_after=frozenset(interrupt_after), max_workers=max_workers,
-                             name=name or self.name)
+        The CompiledGraph holds a frozen :class:`GraphSpec` (``.spec``): later changes to this builder do not
+        reach it.
+        """
+        draft = Draft(name or self.name, self.schema, dict(self.nodes), tuple(self.edges), tuple(self.joins),
+                      tuple(self.branches))
+        spec = compile_spec(draft, interrupt_before, interrupt_after)
+        return CompiledGraph(spec, checkpointer=checkpointer, max_workers=max_workers)

@@ -11,10 +11,11 @@ from ragforge.errors import GraphRunError
 
 __all__ = ["GraphInterrupt", "RunContext", "interrupt"]
 
-_CURRENT: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar("ragforge_graph_ctx", default=None)
+# The RunContext of the node running in this thread / asyncio task; the executor sets it around each node call.
+CURRENT: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar("ragforge_graph_ctx", default=None)
 
 
-class GraphInterrupt(Exception):  # noqa: N818 - control flow, not an error
+class GraphInterrupt(Exception):  # control flow, not an error
     """Raised by ``interrupt(value)`` to pause the run. Do not catch it in a node (or re-raise it)."""
 
     def __init__(self, value: Any) -> None:
@@ -46,6 +47,10 @@ class RunContext:
         self._resume = resume or []
         self._resume_i = 0
 
+    def start_attempt(self) -> None:
+        """A node (re)starts: its ``interrupt()`` calls are answered from the first resume value again."""
+        self._resume_i = 0
+
     def emit(self, event: dict[str, Any]) -> None:
         """Record a nested event (a shallow copy gets ``t``: seconds since the run started)."""
         record = dict(event)
@@ -65,7 +70,7 @@ def interrupt(value: Any = None) -> Any:
     this call then returns ``answer``. A node may call it several times; each call is answered in turn.
     Needs a checkpointer and a thread_id to be resumable.
     """
-    ctx = _CURRENT.get()
+    ctx = CURRENT.get()
     if ctx is None:
         raise GraphRunError("interrupt() was called outside a running graph node")
     index = ctx._resume_i
@@ -77,4 +82,5 @@ def interrupt(value: Any = None) -> Any:
 
 def current_context() -> RunContext | None:
     """The RunContext of the node running in this thread/task, if any."""
-    return _CURRENT.get()
+    return CURRENT.get()
+

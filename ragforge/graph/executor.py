@@ -1,4 +1,9 @@
-"""Running the tasks of one superstep: inline, on threads, or on an event loop; with retries and timeouts."""
+"""Running the tasks of one superstep: inline, on threads, or on an event loop; with retries and timeouts.
+
+``StepRunner.run`` (sync callers: threads, a private event loop for async nodes) and ``StepRunner.arun`` (the
+caller's event loop: async nodes awaited, sync nodes on the worker threads) are the only difference between
+the sync and the async front ends of a graph.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,23 @@ import contextvars
 import inspect
 import threading
 import time
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor
 from time import perf_counter
-from typing import Any
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
 from ragforge.errors import NodeTimeoutError
 from ragforge.retry import RetryClock, next_delay
 
-from .context import _CURRENT, GraphInterrupt, RunContext
+from .context import CURRENT, GraphInterrupt, RunContext
 from .nodes import NodeSpec
 
-STATE = object()  # Task.arg when the node receives the state
+__all__ = ["STATE", "Job", "Outcome", "StepRunner", "Task", "WorkerPool", "normalise", "run_coro"]
+
+T = TypeVar("T")
+STATE: Final = object()  # Task.arg when the node receives the state
 _CLOCK = RetryClock(now=perf_counter)  # node retries measure their deadline from the task's start
 
 
@@ -53,12 +61,7 @@ class Outcome:
         self.ctx = ctx
 
 
-def _call(spec: NodeSpec, arg: Any, ctx: RunContext) -> Any:
-    if spec.ctx_mode == 0:
-        return spec.fn(arg)
-    if spec.ctx_mode == 1:
-        return spec.fn(arg, ctx)
-    return spec.fn(arg, **{spec.ctx_name: ctx})
+Job = tuple[NodeSpec, Any, RunContext]  # a node, its input (the state view or a Send's arg), its context
 
 
 def normalise(node: str, result: Any) -> dict[str, Any]:
@@ -72,27 +75,33 @@ def normalise(node: str, result: Any) -> dict[str, Any]:
     raise TypeError(f"node {node!r} returned {type(result).__name__}; return a dict (a partial update) or None")
 
 
-def run_coro(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run a coroutine to completion from sync code, even when this thread already runs an event loop."""
+def run_coro(awaitable: Awaitable[T]) -> T:
+    """Run an awaitable to completion from sync code, even when this thread already runs an event loop."""
+    coro: Coroutine[Any, Any, T] = awaitable if isinstance(awaitable, Coroutine) else _await(awaitable)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro)
-    box: dict[str, Any] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
     ctx = contextvars.copy_context()
 
     def target() -> None:
         try:
-            box["value"] = ctx.run(asyncio.run, coro)
+            values.append(ctx.run(asyncio.run, coro))
         except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
-            box["error"] = exc
+            errors.append(exc)
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    if errors:
+        raise errors[0]
+    return values[0]
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
 
 def _call_with_timeout(spec: NodeSpec, arg: Any, ctx: RunContext) -> Any:
@@ -101,7 +110,7 @@ def _call_with_timeout(spec: NodeSpec, arg: Any, ctx: RunContext) -> Any:
 
     def target() -> None:
         try:
-            box["value"] = context.run(_call, spec, arg, ctx)
+            box["value"] = context.run(spec.call, arg, ctx)
         except BaseException as exc:  # noqa: BLE001 - handed back below
             box["error"] = exc
 
@@ -132,19 +141,19 @@ def _retry_delay(spec: NodeSpec, exc: Exception, attempt: int, t0: float) -> flo
 
 def run_sync(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Outcome:
     out = Outcome(perf_counter() - t0, ctx)
-    token = _CURRENT.set(ctx)
+    token = CURRENT.set(ctx)
     attempt = 0
     try:
         while True:
             attempt += 1
-            ctx._resume_i = 0
+            ctx.start_attempt()
             try:
-                result = _call(spec, arg, ctx) if spec.timeout is None else _call_with_timeout(spec, arg, ctx)
+                result = spec.call(arg, ctx) if spec.timeout is None else _call_with_timeout(spec, arg, ctx)
                 if result.__class__ is dict:  # the common case, checked first (the fast path)
                     out.update = result
                     break
                 if inspect.isawaitable(result):
-                    result = run_coro(result)  # type: ignore[arg-type]
+                    result = run_coro(result)
                 out.update = normalise(spec.name, result)
                 break
             except GraphInterrupt as exc:
@@ -159,19 +168,19 @@ def run_sync(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Outcome:
                 out.error = exc
                 break
     finally:
-        _CURRENT.reset(token)
+        CURRENT.reset(token)
     return _finish(spec, out, attempt, t0)
 
 
 async def run_async(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Outcome:
     out = Outcome(perf_counter() - t0, ctx)
-    _CURRENT.set(ctx)  # this coroutine runs in its own asyncio task, so its own context copy
+    CURRENT.set(ctx)  # this coroutine runs in its own asyncio task, so its own context copy
     attempt = 0
     while True:
         attempt += 1
-        ctx._resume_i = 0
+        ctx.start_attempt()
         try:
-            result = _call(spec, arg, ctx)
+            result = spec.call(arg, ctx)
             if inspect.isawaitable(result):
                 if spec.timeout is None:
                     result = await result
@@ -197,14 +206,37 @@ async def run_async(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Out
     return _finish(spec, out, attempt, t0)
 
 
-class StepRunner:
-    """Runs one step's tasks. One per run: owns the run's private event loop (made on first use)."""
+class WorkerPool:
+    """The worker threads of one compiled graph, shared by its runs; made on first use, closed by ``close()``."""
 
-    def __init__(self, pool_factory: Any) -> None:
-        self._pool_factory = pool_factory
+    def __init__(self, max_workers: int, name: str) -> None:
+        self.max_workers = max_workers
+        self.name = name
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix=f"graph-{self.name}")
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False)
+                self._pool = None
+
+
+class StepRunner:
+    """Runs one step's jobs. One per run: owns the run's private event loop (made on first use)."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self._pool = pool
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def run(self, jobs: list[tuple[NodeSpec, Any, RunContext]], t0: float) -> list[Outcome]:
+    def run(self, jobs: list[Job], t0: float) -> list[Outcome]:
+        """From sync code: one sync job inline; else sync jobs on threads and async ones on an event loop."""
         if len(jobs) == 1 and not jobs[0][0].is_async:
             spec, arg, ctx = jobs[0]
             return [run_sync(spec, arg, ctx, t0)]
@@ -212,22 +244,34 @@ class StepRunner:
         sync_ix = [i for i, job in enumerate(jobs) if not job[0].is_async]
         async_ix = [i for i, job in enumerate(jobs) if job[0].is_async]
         inline = sync_ix[0] if sync_ix and not async_ix else None
-        pool: ThreadPoolExecutor | None = self._pool_factory() if len(sync_ix) > (inline is not None) else None
-        futures = {}
-        for i in sync_ix:
-            if i != inline:
-                spec, arg, ctx = jobs[i]
-                futures[i] = pool.submit(contextvars.copy_context().run, run_sync, spec, arg, ctx, t0)  # type: ignore[union-attr]
+        futures: list[tuple[int, Future[Outcome]]] = []
+        if len(sync_ix) > (inline is not None):
+            pool = self._pool.get()
+            for i in sync_ix:
+                if i != inline:
+                    spec, arg, ctx = jobs[i]
+                    futures.append((i, pool.submit(contextvars.copy_context().run, run_sync, spec, arg, ctx, t0)))
         if inline is not None:
             spec, arg, ctx = jobs[inline]
             results[inline] = run_sync(spec, arg, ctx, t0)
         if async_ix:
-            outs = self._gather([run_async(*jobs[i], t0) for i in async_ix])
-            for i, out in zip(async_ix, outs):
+            for i, out in zip(async_ix, self._gather([run_async(*jobs[i], t0) for i in async_ix]), strict=True):
                 results[i] = out
-        for i, fut in futures.items():
+        for i, fut in futures:
             results[i] = fut.result()
-        return results  # type: ignore[return-value]
+        return results  # type: ignore[return-value]  # every slot is filled above
+
+    async def arun(self, jobs: list[Job], t0: float) -> list[Outcome]:
+        """Inside the caller's event loop: async jobs awaited, sync jobs on the worker threads."""
+        loop = asyncio.get_running_loop()
+        waits: list[Awaitable[Outcome]] = []
+        for spec, arg, ctx in jobs:
+            if spec.is_async:
+                waits.append(run_async(spec, arg, ctx, t0))
+            else:
+                waits.append(loop.run_in_executor(self._pool.get(), contextvars.copy_context().run, run_sync, spec,
+                                                  arg, ctx, t0))
+        return list(await asyncio.gather(*waits))
 
     def _gather(self, coros: list[Coroutine[Any, Any, Outcome]]) -> list[Outcome]:
         async def together() -> list[Outcome]:
@@ -245,17 +289,3 @@ class StepRunner:
         if self._loop is not None:
             self._loop.close()
             self._loop = None
-
-
-async def run_step_async(runner: StepRunner, jobs: list[tuple[NodeSpec, Any, RunContext]],
-                         t0: float) -> list[Outcome]:
-    """A step inside the caller's event loop: async nodes awaited, sync nodes on the worker threads."""
-    loop = asyncio.get_running_loop()
-    waits: list[Any] = []
-    for spec, arg, ctx in jobs:
-        if spec.is_async:
-            waits.append(run_async(spec, arg, ctx, t0))
-        else:
-            pool = runner._pool_factory()
-            waits.append(loop.run_in_executor(pool, contextvars.copy_context().run, run_sync, spec, arg, ctx, t0))
-    return list(await asyncio.gather(*waits))

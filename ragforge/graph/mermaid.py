@@ -1,15 +1,14 @@
-"""Mermaid rendering of a compiled graph (and of the nodes a run visited)."""
+"""Mermaid rendering of a compiled graph's spec (and of the nodes a run visited)."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from .nodes import END, START
+from .spec import GraphSpec
+from .trace import Trace
 
-if TYPE_CHECKING:
-    from .compiled import CompiledGraph
-    from .trace import Trace
+__all__ = ["render"]
 
 
 def _id(name: str) -> str:
@@ -20,16 +19,16 @@ def _label(name: str) -> str:
     return name.replace('"', "#quot;")
 
 
-def render(graph: CompiledGraph, trace: Trace | None = None) -> str:
+def render(spec: GraphSpec, trace: Trace | None = None) -> str:
     """``flowchart TD``: plain edges ``-->``, conditional edges ``-.->|key|``, joins ``a & b --> c``."""
-    topo = graph.topology
+    topo = spec.topology
     lines = ["flowchart TD", f"    {_id(START)}([START])"]
-    for name, spec in graph.nodes.items():
+    for name, node in spec.nodes.items():
         label = _label(name)
-        shape = f'{{{{"{label}"}}}}' if spec.join or any(t == name for _, t in topo.joins) else f'["{label}"]'
+        shape = f'{{{{"{label}"}}}}' if node.join or topo.is_join_target(name) else f'["{label}"]'
         lines.append(f"    {_id(name)}{shape}")
     lines.append(f"    {_id(END)}([END])")
-    for source in [START, *graph.nodes]:
+    for source in [START, *spec.nodes]:
         for target in topo.static.get(source, ()):
             lines.append(f"    {_id(source)} --> {_id(target)}")
         for branch in topo.branches.get(source, ()):

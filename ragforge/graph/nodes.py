@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import enum
 import inspect
 import types
 import typing
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ragforge.errors import GraphBuildError
-
 from ragforge.retry import RetryPolicy
 
-__all__ = ["END", "START", "Send"]
+from .context import RunContext
+
+__all__ = ["END", "START", "Branch", "CallStyle", "Convention", "NodeSpec", "Send"]
 
 START = "__start__"
 END = "__end__"
 
 _CTX_NAMES = ("context", "ctx")
+
+Caller = Callable[[Any, RunContext | None], Any]  # call(arg, ctx): a node or router with its convention applied
 
 
 @dataclass(frozen=True)
@@ -34,24 +38,58 @@ class Send:
     arg: Any = None
 
 
+class CallStyle(enum.Enum):
+    """How the run loop calls a node or a router, read once from its signature at ``add_node``."""
+
+    STATE = "f(state)"
+    POSITIONAL = "f(state, ctx)"
+    KEYWORD = "f(state, <name>=ctx)"
+
+
+@dataclass(frozen=True, slots=True)
+class Convention:
+    """A call style and, for ``KEYWORD``, the parameter name the RunContext goes to."""
+
+    style: CallStyle
+    ctx_name: str = ""
+
+    @property
+    def wants_context(self) -> bool:
+        return self.style is not CallStyle.STATE
+
+    @classmethod
+    def of(cls, fn: Callable[..., Any]) -> Convention:
+        """``f(state)``, ``f(state, ctx)`` (two required positional parameters, or a positional-only one named
+        ``ctx``/``context``), or ``f(state, ctx=...)`` (a parameter named ``ctx``/``context``)."""
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            return _BY_STATE
+        for index, param in enumerate(params):
+            if param.name in _CTX_NAMES and index > 0:
+                if param.kind is inspect.Parameter.POSITIONAL_ONLY:
+                    return _BY_POSITION
+                return cls(CallStyle.KEYWORD, param.name)
+        required = [p for p in _positional(params) if p.default is inspect.Parameter.empty]
+        return _BY_POSITION if len(required) >= 2 else _BY_STATE
+
+    def bind(self, fn: Callable[..., Any]) -> Caller:
+        """``fn`` as a ``call(arg, ctx)`` function, so the run loop never branches on the style."""
+        if self.style is CallStyle.STATE:
+            return lambda arg, ctx: fn(arg)
+        if self.style is CallStyle.POSITIONAL:
+            return fn
+        name = self.ctx_name
+        return lambda arg, ctx: fn(arg, **{name: ctx})
+
+
+_BY_STATE = Convention(CallStyle.STATE)
+_BY_POSITION = Convention(CallStyle.POSITIONAL)
+
+
 def _positional(params: list[inspect.Parameter]) -> list[inspect.Parameter]:
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return [p for p in params if p.kind in kinds]
-
-
-def call_mode(fn: Callable[..., Any]) -> tuple[int, str]:
-    """0: ``fn(state)``; 1: ``fn(state, ctx)``; 2: ``fn(state, <name>=ctx)``."""
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return 0, ""
-    for index, param in enumerate(params):
-        if param.name in _CTX_NAMES and index > 0:
-            if param.kind is inspect.Parameter.POSITIONAL_ONLY:
-                return 1, ""
-            return 2, param.name
-    required = [p for p in _positional(params) if p.default is inspect.Parameter.empty]
-    return (1, "") if len(required) >= 2 else (0, "")
 
 
 def is_async_callable(fn: Any) -> bool:
@@ -66,21 +104,21 @@ def _as_callable(obj: Any, what: str) -> Callable[..., Any]:
         return obj
     invoke = getattr(obj, "invoke", None)
     if callable(invoke):  # a Runnable (or a compiled graph) used as a node
-        return invoke
+        return typing.cast(Callable[..., Any], invoke)
     if callable(obj):
-        return obj
+        return typing.cast(Callable[..., Any], obj)
     raise GraphBuildError(f"{what} must be a function or a Runnable, not {type(obj).__name__}")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class NodeSpec:
-    """One node: its callable, how to call it, and its policies."""
+    """One node: its callable, how to call it, and its policies. ``call(arg, ctx)`` runs it."""
 
     name: str
     fn: Callable[..., Any]
     is_async: bool
-    ctx_mode: int
-    ctx_name: str
+    convention: Convention
+    call: Caller = field(repr=False, compare=False)
     retry: RetryPolicy | None = None
     timeout: float | None = None
     writes: frozenset[str] | None = None
@@ -88,19 +126,20 @@ class NodeSpec:
 
     @classmethod
     def make(cls, name: str, obj: Any, *, retry: RetryPolicy | None, timeout: float | None,
-             writes: typing.Iterable[str] | None, join: bool) -> NodeSpec:
+             writes: Iterable[str] | None, join: bool) -> NodeSpec:
         fn = _as_callable(obj, f"node {name!r}")
-        mode, ctx_name = call_mode(fn)
+        convention = Convention.of(fn)
         if timeout is not None and timeout <= 0:
             raise GraphBuildError(f"node {name!r}: timeout must be > 0 seconds")
         declared = frozenset(writes) if writes is not None else _declared_writes(fn)
-        return cls(name, fn, is_async_callable(fn), mode, ctx_name, retry, timeout, declared, join)
+        return cls(name, fn, is_async_callable(fn), convention, convention.bind(fn), retry, timeout, declared,
+                   join)
 
 
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         return typing.get_type_hints(fn)
-    except Exception:  # unresolvable forward references: we just learn nothing from them
+    except Exception:  # noqa: BLE001 - unresolvable forward references: we just learn nothing from them
         return {}
 
 
@@ -113,30 +152,30 @@ def _declared_writes(fn: Callable[..., Any]) -> frozenset[str] | None:
     return frozenset(fields) if isinstance(ret, type) and isinstance(fields, dict) else None
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Branch:
     """A conditional edge: ``router(state)`` returns a key (or a list of keys / Sends); mapping -> nodes."""
 
     source: str
     router: Callable[..., Any]
-    ctx_mode: int
-    ctx_name: str
-    mapping: dict[Hashable, str]
+    convention: Convention
+    call: Caller = field(repr=False, compare=False)
+    mapping: Mapping[Hashable, str]
     literal_keys: tuple[Hashable, ...] | None = None
     multi: bool = False
-    targets: tuple[str, ...] = field(default=())
+    targets: tuple[str, ...] = ()
 
     @classmethod
     def make(cls, source: str, router: Any, mapping: Any) -> Branch:
         fn = _as_callable(router, f"router of {source!r}")
-        mode, ctx_name = call_mode(fn)
         keys, multi = _router_keys(fn)
+        table: dict[Hashable, str]
         if mapping is None:
             if keys is None:
                 raise GraphBuildError(
                     f"conditional edge from {source!r}: give a mapping (dict or list of nodes) or annotate "
                     f"the router's return type with Literal[...] so compile() can check the targets")
-            table = {k: k for k in keys}  # type: ignore[misc]
+            table = {k: typing.cast(str, k) for k in keys}  # checked by compile()
         elif isinstance(mapping, dict):
             table = dict(mapping)
         elif isinstance(mapping, (list, tuple, set, frozenset)):
@@ -144,7 +183,9 @@ class Branch:
         else:
             raise GraphBuildError(f"conditional edge from {source!r}: mapping must be a dict or a list")
         targets = tuple(dict.fromkeys(table.values()))
-        return cls(source, fn, mode, ctx_name, table, keys, multi, targets)
+        convention = Convention.of(fn)
+        return cls(source, fn, convention, convention.bind(fn), types.MappingProxyType(table), keys, multi,
+                   targets)
 
 
 def _router_keys(fn: Callable[..., Any]) -> tuple[tuple[Hashable, ...] | None, bool]:

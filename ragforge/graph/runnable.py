@@ -2,7 +2,8 @@
 
 ``a | b`` feeds a's output to b. Plain functions become :class:`RunnableLambda`, dicts of steps become
 :class:`RunnableParallel` (each gets the same input; the output is a dict). A compiled graph is a Runnable,
-and any Runnable can be a graph node.
+and any Runnable can be a graph node. ``invoke(input, config=RunConfig(...))`` hands run options to a graph;
+other Runnables ignore them (``bind``, ``batch``, ``with_retry`` and ``with_fallbacks`` pass them on).
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ import asyncio
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ragforge.errors import GraphBuildError
-
 from ragforge.retry import RetryPolicy, call_with_retry
+
+from .config import RunConfig, RunOptions
+from .executor import run_coro
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["Runnable", "RunnableLambda", "RunnableParallel", "RunnableSequence", "SupportsInvoke", "coerce"]
 
@@ -24,34 +30,44 @@ __all__ = ["Runnable", "RunnableLambda", "RunnableParallel", "RunnableSequence",
 class SupportsInvoke(Protocol):
     """Anything with ``invoke(input)``: the Runnable protocol."""
 
-    def invoke(self, input: Any) -> Any: ...  # noqa: A002
+    def invoke(self, input: Any) -> Any: ...
+
+
+def _call(step: Runnable, input: Any, config: RunConfig | None) -> Any:
+    """``step.invoke(input)``, handing on ``config`` only when there is one (so ``invoke(self, input)`` works)."""
+    return step.invoke(input) if config is None else step.invoke(input, config=config)
+
+
+def _config(config: RunConfig | None, options: Mapping[str, Any]) -> RunConfig | None:
+    return RunConfig.of(config, options) if options else config
 
 
 class Runnable:
-    """Base class: subclasses implement ``invoke``; the rest is built on it."""
+    """Base class: subclasses implement ``invoke(input, *, config=None)``; the rest is built on it."""
 
     name: str = "runnable"
 
-    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         raise NotImplementedError
 
-    def __call__(self, input: Any) -> Any:  # noqa: A002
+    def __call__(self, input: Any) -> Any:
         return self.invoke(input)
 
-    def batch(self, inputs: Iterable[Any], *, max_workers: int = 4, **kwargs: Any) -> list[Any]:
+    def batch(self, inputs: Iterable[Any], *, max_workers: int = 4, config: RunConfig | None = None,
+              **options: Unpack[RunOptions]) -> list[Any]:
         """``invoke`` over many inputs on threads; results keep the input order; the first error is raised."""
-        items = list(inputs)
+        items, cfg = list(inputs), _config(config, options)
         if len(items) <= 1 or max_workers <= 1:
-            return [self.invoke(x, **kwargs) for x in items]
+            return [_call(self, x, cfg) for x in items]
         with ThreadPoolExecutor(min(max_workers, len(items))) as pool:
-            return list(pool.map(lambda x: self.invoke(x, **kwargs), items))
+            return list(pool.map(lambda x: _call(self, x, cfg), items))
 
-    def stream(self, input: Any, **kwargs: Any) -> Iterator[Any]:  # noqa: A002
+    def stream(self, input: Any, *, config: RunConfig | None = None) -> Iterator[Any]:
         """Yield the output in pieces; by default one piece, the whole output."""
-        yield self.invoke(input, **kwargs)
+        yield _call(self, input, config)
 
-    async def ainvoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
-        return await asyncio.to_thread(self.invoke, input, **kwargs)
+    async def ainvoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
+        return await asyncio.to_thread(_call, self, input, config)
 
     def __or__(self, other: Any) -> RunnableSequence:
         return RunnableSequence(self, coerce(other))
@@ -59,16 +75,17 @@ class Runnable:
     def __ror__(self, other: Any) -> RunnableSequence:
         return RunnableSequence(coerce(other), self)
 
-    def bind(self, **kwargs: Any) -> Runnable:
-        """A Runnable that always passes these keyword arguments (e.g. ``graph.bind(deps=...)``)."""
-        return RunnableLambda(lambda x: self.invoke(x, **kwargs), name=f"{self.name}.bind")
+    def bind(self, config: RunConfig | None = None, **options: Unpack[RunOptions]) -> Runnable:
+        """A Runnable that always runs with this config (e.g. ``graph.bind(deps=...)``)."""
+        cfg = RunConfig.of(config, options)
+        return RunnableLambda(lambda x: self.invoke(x, config=cfg), name=f"{self.name}.bind")
 
     def with_fallbacks(self, fallbacks: Iterable[Any], *,
                        exceptions_to_handle: tuple[type[BaseException], ...] = (Exception,)) -> Runnable:
         """Try this, then each fallback in turn, on the listed errors; if all fail, raise the first error."""
         return RunnableWithFallbacks(self, [coerce(f) for f in fallbacks], exceptions_to_handle)
 
-    def with_retry(self, policy: RetryPolicy | None = None, **kwargs: Any) -> Runnable:
+    def with_retry(self, policy: RetryPolicy | None = None, **kwargs: Any) -> RunnableRetry:
         """Retry on failure; give a RetryPolicy or its fields (``max_attempts=3, retry_on=...``)."""
         return RunnableRetry(self, policy or RetryPolicy(**kwargs))
 
@@ -94,15 +111,13 @@ class RunnableLambda(Runnable):
 
     def __init__(self, fn: Callable[[Any], Any], *, name: str | None = None) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "lambda")
+        self.name: str = name or getattr(fn, "__name__", None) or "lambda"
         self.__name__ = self.name
 
-    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         result = self.fn(input)
         if inspect.isawaitable(result):
-            from .executor import run_coro
-
-            result = run_coro(result)  # type: ignore[arg-type]
+            result = run_coro(result)
         return result
 
 
@@ -115,17 +130,17 @@ class RunnableSequence(Runnable):
             flat.extend(step.steps if isinstance(step, RunnableSequence) else [step])
         if len(flat) < 2:
             raise GraphBuildError("a sequence needs at least two steps")
-        self.steps = tuple(flat)
+        self.steps: tuple[Runnable, ...] = tuple(flat)
         self.name = " | ".join(s.name for s in flat)
         self.__name__ = "sequence"
 
-    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         value = input
         for step in self.steps:
             value = step.invoke(value)
         return value
 
-    def stream(self, input: Any, **kwargs: Any) -> Iterator[Any]:  # noqa: A002
+    def stream(self, input: Any, *, config: RunConfig | None = None) -> Iterator[Any]:
         """Run all but the last step, then stream the last one."""
         value = input
         for step in self.steps[:-1]:
@@ -143,7 +158,7 @@ class RunnableParallel(Runnable):
         self.name = "{" + ", ".join(self.steps) + "}"
         self.__name__ = "parallel"
 
-    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         if len(self.steps) == 1:
             return {k: s.invoke(input) for k, s in self.steps.items()}
         with ThreadPoolExecutor(len(self.steps)) as pool:
@@ -157,11 +172,11 @@ class RunnableWithFallbacks(Runnable):
         self.primary, self.fallbacks, self.handle = primary, fallbacks, handle
         self.name = f"{primary.name}.with_fallbacks"
 
-    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         first: BaseException | None = None
         for step in (self.primary, *self.fallbacks):
             try:
-                return step.invoke(input, **kwargs) if step is self.primary else step.invoke(input)
+                return _call(step, input, config if step is self.primary else None)
             except self.handle as exc:
                 first = first or exc
         assert first is not None
@@ -174,11 +189,11 @@ class RunnableRetry(Runnable):
         self.name = f"{inner.name}.with_retry"
         self.attempts = 0  # attempts made by the last call (for tests and logs)
 
-    def invoke(self, input: Any, **kwargs: Any) -> Any:  # noqa: A002
+    def invoke(self, input: Any, *, config: RunConfig | None = None) -> Any:
         self.attempts = 0
 
         def once() -> Any:
             self.attempts += 1
-            return self.inner.invoke(input, **kwargs)
+            return _call(self.inner, input, config)
 
         return call_with_retry(once, self.policy)[0]

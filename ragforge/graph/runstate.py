@@ -1,40 +1,40 @@
-"""The mutable state of one run, its checkpoint form (JSON), and the run loop's error messages."""
+"""The mutable state of one run, its checkpoint form (JSON), and the run loop's error messages.
+
+A RunState reads the run's GraphSpec (schema, topology, node names) and its RunConfig; it never runs nodes.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 from ragforge.errors import CheckpointError, GraphRunError, NodeError, NodeTimeoutError
 
-from .executor import STATE, StepRunner, Task
+from .config import OnEvent, RunConfig
+from .executor import STATE, Task
 from .results import Interrupt
-from .state import jsonable
+from .spec import GraphSpec
+from .state import StateSchema, jsonable
 from .trace import Trace
 
-if TYPE_CHECKING:
-    from .compiled import CompiledGraph
-
-OnEvent = Callable[[dict[str, Any]], None]
+__all__ = ["RunState", "limit_message", "load_state", "node_error"]
 
 
 class RunState:
     """One run (or one resumed stretch of a thread): the state, the next tasks, joins, pending writes."""
 
-    def __init__(self, graph: CompiledGraph, state: Any, deps: Any, thread_id: str | None,
-                 on_event: OnEvent | None) -> None:
+    def __init__(self, spec: GraphSpec, state: Any, config: RunConfig) -> None:
         self.state = state
-        self.deps = deps
-        self.thread_id = thread_id
-        self.on_event = on_event
+        self.deps: Any = config.deps
+        self.thread_id = config.thread_id
+        self.on_event: OnEvent | None = config.on_event
         self.run_id = uuid.uuid4().hex
         self.t0 = perf_counter()
         self.step = 0
         self.tasks: list[Task] = []
-        self.joins: list[set[str]] = [set() for _ in graph.topology.joins]
+        self.joins: list[set[str]] = [set() for _ in spec.topology.joins]
         self.pending: dict[int, dict[str, Any]] = {}
         self.resume: dict[int, list[Any]] = {}
         self.skip_before = False
@@ -42,16 +42,19 @@ class RunState:
         self.last_diff: dict[str, Any] = {}
         self.interrupt: Interrupt | None = None
         self.error: GraphRunError | None = None
-        self.trace = Trace(self.run_id, graph.name, thread_id, time.time())
-        self.runner = StepRunner(graph._get_pool)
+        self.trace = Trace(self.run_id, spec.name, self.thread_id, time.time())
 
-    def checkpoint(self, graph: CompiledGraph, status: str) -> dict[str, Any]:
+    @property
+    def status(self) -> Literal["done", "interrupted", "failed"]:
+        return "failed" if self.error else ("interrupted" if self.interrupt else "done")
+
+    def checkpoint(self, spec: GraphSpec, status: str) -> dict[str, Any]:
         """The JSON-ready checkpoint of this run."""
         tasks = [{"node": t.node} if t.arg is STATE else {"node": t.node, "arg": jsonable(t.arg)}
                  for t in self.tasks]
         return {
-            "v": 1, "thread_id": self.thread_id, "run_id": self.run_id, "graph": graph.name, "step": self.step,
-            "status": status, "state": graph.schema.dump(self.state), "tasks": tasks,
+            "v": 1, "thread_id": self.thread_id, "run_id": self.run_id, "graph": spec.name, "step": self.step,
+            "status": status, "state": spec.schema.dump(self.state), "tasks": tasks,
             "joins": [sorted(s) for s in self.joins],
             "interrupt": self.interrupt.to_dict() if status == "interrupted" and self.interrupt else None,
             "pending_writes": {str(i): jsonable(u) for i, u in self.pending.items()},
@@ -59,47 +62,46 @@ class RunState:
             "saved_at": time.time()}
 
     @classmethod
-    def restore(cls, graph: CompiledGraph, ck: dict[str, Any], value: Any, deps: Any,
-                on_event: OnEvent | None) -> RunState:
-        """Rebuild a run from a checkpoint; ``value`` answers its pending ``interrupt()``."""
+    def restore(cls, spec: GraphSpec, ck: dict[str, Any], config: RunConfig) -> RunState:
+        """Rebuild a run from a checkpoint; ``config.resume`` answers its pending ``interrupt()``."""
         thread_id = ck.get("thread_id")
         if ck["status"] == "done":
             raise CheckpointError(f"thread {thread_id!r} has finished; there is nothing to resume")
-        unknown = [t["node"] for t in ck["tasks"] if t["node"] not in graph.nodes]
-        if unknown or len(ck["joins"]) != len(graph.topology.joins):
+        unknown = [t["node"] for t in ck["tasks"] if t["node"] not in spec.nodes]
+        if unknown or len(ck["joins"]) != len(spec.topology.joins):
             raise CheckpointError(f"the checkpoint of {thread_id!r} was made by another graph (nodes {unknown})")
-        run = cls(graph, load_state(graph, ck), deps, thread_id, on_event)
+        run = cls(spec, load_state(spec.schema, ck), config)
         run.step, run.path = ck["step"], ck["path"]
-        run.tasks = [Task(t["node"], t["arg"] if "arg" in t else STATE) for t in ck["tasks"]]
+        run.tasks = [Task(t["node"], t.get("arg", STATE)) for t in ck["tasks"]]
         run.joins = [set(s) for s in ck["joins"]]
         run.pending = {int(k): v for k, v in ck["pending_writes"].items()}
         run.resume = {int(k): list(v) for k, v in ck["resume"].items()}
         intr = ck.get("interrupt")
         if intr and intr["kind"] == "interrupt":
-            run.resume.setdefault(intr["task"], []).append(value)
+            run.resume.setdefault(intr["task"], []).append(config.resume)
         run.skip_before = bool(intr and intr["kind"] == "before")
         return run
 
     def finish(self) -> None:
-        self.runner.close()
+        """Close the trace (duration, status, error) and tell ``on_event``."""
         trace = self.trace
         trace.duration = perf_counter() - self.t0
-        trace.status = "failed" if self.error else ("interrupted" if self.interrupt else "done")
+        trace.status = self.status
         if self.error is not None:
             trace.error = f"{type(self.error).__name__}: {self.error}"
         if self.on_event is not None:
             self.on_event({"type": "end", "status": trace.status, "duration": trace.duration})
 
 
-def load_state(graph: CompiledGraph, ck: dict[str, Any]) -> Any:
+def load_state(schema: StateSchema, ck: dict[str, Any]) -> Any:
     """A checkpoint's state, revalidated against the graph's schema."""
     try:
-        return graph.schema.load(ck["state"])
+        return schema.load(ck["state"])
     except (GraphRunError, KeyError, TypeError) as exc:
         raise CheckpointError(f"the checkpoint's state does not fit the schema: {exc}") from exc
 
 
-def node_error(node: str, exc: BaseException | None, run: RunState, schema: Any) -> NodeError:
+def node_error(node: str, exc: BaseException | None, run: RunState, schema: StateSchema) -> NodeError:
     """The NodeError (or NodeTimeoutError) for a failed node, holding the state before its step."""
     state = schema.output(run.state)
     if isinstance(exc, NodeTimeoutError):

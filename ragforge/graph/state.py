@@ -14,7 +14,8 @@ value is validated against its field's type before it is stored.
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -68,21 +69,24 @@ def _is_typeddict(schema: object) -> bool:
 
 
 class StateSchema:
-    """Introspects a state class once (at compile time) and does the per-step work fast."""
+    """Introspects a state class once (at compile time) and does the per-step work fast. Not changed after."""
 
     def __init__(self, schema: type) -> None:
         self.schema = schema
-        self.is_model = isinstance(schema, type) and issubclass(schema, BaseModel)
-        self.reducers: dict[str, Reducer] = {}
+        self.model: type[BaseModel] | None = schema if isinstance(schema, type) and issubclass(schema,
+                                                                                                 BaseModel) else None
+        self.is_model = self.model is not None
+        reducers: dict[str, Reducer] = {}
         self._adapters: dict[str, TypeAdapter[Any]] = {}
-        if self.is_model:
-            for name, info in schema.model_fields.items():  # type: ignore[attr-defined]
+        self._frozen = False
+        if self.model is not None:
+            for name, info in self.model.model_fields.items():
                 red = _reducer_of(info.metadata)
                 if red is not None:
-                    self.reducers[name] = red
-            self.fields = tuple(schema.model_fields)  # type: ignore[attr-defined]
-            self._assign = schema.__pydantic_validator__.validate_assignment  # type: ignore[attr-defined]
-            self._frozen = bool(schema.model_config.get("frozen"))  # type: ignore[attr-defined]
+                    reducers[name] = red
+            self.fields: tuple[str, ...] = tuple(self.model.model_fields)
+            self._frozen = bool(self.model.model_config.get("frozen"))
+            self._assign = self.model.__pydantic_validator__.validate_assignment
         elif _is_typeddict(schema):
             try:
                 hints = typing.get_type_hints(schema, include_extras=True)
@@ -93,21 +97,23 @@ class StateSchema:
                 if typing.get_origin(hint) is typing.Annotated:
                     red = _reducer_of(hint.__metadata__)
                     if red is not None:
-                        self.reducers[name] = red
+                        reducers[name] = red
                 self._adapters[name] = TypeAdapter(hint)
             self.fields = tuple(hints)
         else:
             raise GraphBuildError(f"state schema must be a pydantic model or a TypedDict, not {schema!r}")
+        self.reducers: Mapping[str, Reducer] = MappingProxyType(reducers)
         self.field_set = frozenset(self.fields)
 
     # -- building and showing states ------------------------------------------------------------------
     def initial(self, value: Any) -> Any:
         """Validate a run's input into a state. Raises GraphRunError when it does not fit the schema."""
+        model = self.model
         try:
-            if self.is_model:
-                if isinstance(value, self.schema):
+            if model is not None:
+                if isinstance(value, model):
                     return value.model_copy()
-                return self.schema.model_validate(dict(value or {}))  # type: ignore[attr-defined]
+                return model.model_validate(dict(value or {}))
             data = dict(value or {})
             unknown = set(data) - self.field_set
             if unknown:
@@ -155,20 +161,21 @@ class StateSchema:
     def _store(self, state: Any, merged: dict[str, Any], writers: dict[str, str]) -> Any:
         key = ""
         try:
-            if self.is_model and self._frozen:  # no assignment on frozen models: revalidate the whole
-                new = self.schema.model_validate({**dict(state), **merged})  # type: ignore[attr-defined]
+            model = self.model
+            if model is not None and self._frozen:  # no assignment on frozen models: revalidate the whole
+                new = model.model_validate({**dict(state), **merged})
                 merged.update({k: getattr(new, k) for k in merged})
                 return new
-            if self.is_model:
-                new = state.model_copy()
+            if model is not None:
+                copy = state.model_copy()
                 for key, value in merged.items():
-                    self._assign(new, key, value)
-                    merged[key] = getattr(new, key)
-                return new
-            new = dict(state)
+                    self._assign(copy, key, value)
+                    merged[key] = getattr(copy, key)
+                return copy
+            data = dict(state)
             for key, value in merged.items():
-                new[key] = merged[key] = self._adapters[key].validate_python(value)
-            return new
+                data[key] = merged[key] = self._adapters[key].validate_python(value)
+            return data
         except ValidationError as exc:
             node = writers.get(key, "")
             raise NodeError(f"node {node!r} returned an invalid value for field {key!r}: {exc}",
@@ -182,7 +189,7 @@ class StateSchema:
     def dump(self, state: Any) -> dict[str, Any]:
         """JSON-ready form of a state."""
         if self.is_model:
-            return state.model_dump(mode="json")
+            return dict(state.model_dump(mode="json"))
         return {k: self._adapters[k].dump_python(v, mode="json") for k, v in state.items()}
 
     def load(self, data: dict[str, Any]) -> Any:

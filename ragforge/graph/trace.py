@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,7 @@ class Trace:
             names = ", ".join(r.node for r in step.nodes)
             mark = " ✗" if any(r.error for r in step.nodes) else ""
             lines.append(f'    s{step.step}["{step.step}: {names}{mark}"]')
-        for a, b in zip(self.steps, self.steps[1:]):
+        for a, b in pairwise(self.steps):
             lines.append(f"    s{a.step} --> s{b.step}")
         return "\n".join(lines) + "\n"
 

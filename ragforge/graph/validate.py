@@ -1,37 +1,50 @@
-"""compile()'s checks: everything that can be known about a graph before any node runs."""
+"""compile()'s checks: everything that can be known about a graph before any node runs.
+
+``compile_spec(draft, ...)`` checks what the builder collected (a :class:`Draft`) and returns the frozen
+:class:`~ragforge.graph.spec.GraphSpec` the runner reads, or raises GraphBuildError.
+"""
 
 from __future__ import annotations
 
+import types
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from ragforge.errors import GraphBuildError
 
-from .nodes import END, START, Branch
+from .nodes import END, START, Branch, NodeSpec
+from .spec import GraphSpec, Join, Topology
+from .state import StateSchema
 
-if TYPE_CHECKING:
-    from .builder import StateGraph
-
-
-@dataclass
-class Topology:
-    """The validated wiring the run loop reads: plain edges, branches and joins, indexed by source."""
-
-    order: dict[str, int]
-    static: dict[str, tuple[str, ...]]
-    branches: dict[str, tuple[Branch, ...]]
-    joins: list[tuple[frozenset[str], str]]
-    joins_from: dict[str, tuple[int, ...]]
-    successors: dict[str, set[str]] = field(default_factory=dict)
+__all__ = ["Draft", "compile_spec"]
 
 
-def validate(graph: StateGraph, before: frozenset[str], after: frozenset[str]) -> Topology:
+@dataclass(frozen=True)
+class Draft:
+    """What the builder collected, unchecked."""
+
+    name: str
+    schema: StateSchema
+    nodes: Mapping[str, NodeSpec]
+    edges: Sequence[tuple[str, str]]
+    joins: Sequence[tuple[tuple[str, ...], str]]
+    branches: Sequence[Branch]
+
+
+def compile_spec(draft: Draft, before: Iterable[str] = (), after: Iterable[str] = ()) -> GraphSpec:
+    """Check the draft (GraphBuildError on any problem) and freeze it into a GraphSpec."""
+    interrupt_before, interrupt_after = frozenset(before), frozenset(after)
+    topology = _topology(draft, interrupt_before | interrupt_after)
+    return GraphSpec(draft.name, draft.schema, types.MappingProxyType(dict(draft.nodes)), topology,
+                     interrupt_before, interrupt_after)
+
+
+def _topology(graph: Draft, interrupts: frozenset[str]) -> Topology:
     nodes = graph.nodes
-    _check_names(graph, before | after)
+    _check_names(graph, interrupts)
     static: dict[str, list[str]] = defaultdict(list)
-    joins = [(frozenset(s), t) for s, t in graph.joins]
+    joins: list[Join] = [(frozenset(s), t) for s, t in graph.joins]
     join_nodes = {n for n, spec in nodes.items() if spec.join}
     join_sources: dict[str, list[str]] = defaultdict(list)
     for source, target in graph.edges:
@@ -61,19 +74,33 @@ def validate(graph: StateGraph, before: frozenset[str], after: frozenset[str]) -
             succ[source].add(target)
     _check_paths(graph, succ)
     _check_writes(graph, static, joins)
+    return _freeze(nodes, static, graph.branches, joins, succ)
+
+
+def _freeze(nodes: Mapping[str, NodeSpec], static: dict[str, list[str]], branches: Sequence[Branch],
+            joins: list[Join], succ: dict[str, set[str]]) -> Topology:
     joins_from: dict[str, list[int]] = defaultdict(list)
     for index, (sources, _) in enumerate(joins):
         for source in sources:
             joins_from[source].append(index)
     by_source: dict[str, list[Branch]] = defaultdict(list)
-    for branch in graph.branches:
+    for branch in branches:
         by_source[branch.source].append(branch)
     order = {name: i for i, name in enumerate(nodes)}
-    return Topology(order, {k: tuple(v) for k, v in static.items()}, {k: tuple(v) for k, v in by_source.items()},
-                    joins, {k: tuple(v) for k, v in joins_from.items()}, dict(succ))
+    plain = {source: tuple(sorted((t for t in static.get(source, ()) if t != END), key=order.__getitem__))
+             for source in [START, *nodes] if source not in by_source and source not in joins_from}
+    proxy = types.MappingProxyType
+    return Topology(
+        order=proxy(order),
+        static=proxy({k: tuple(v) for k, v in static.items() if v}),
+        branches=proxy({k: tuple(v) for k, v in by_source.items()}),
+        joins=tuple(joins),
+        joins_from=proxy({k: tuple(v) for k, v in joins_from.items()}),
+        successors=proxy({k: frozenset(v) for k, v in succ.items()}),
+        plain=proxy(plain))
 
 
-def _check_names(graph: StateGraph, interrupts: frozenset[str]) -> None:
+def _check_names(graph: Draft, interrupts: frozenset[str]) -> None:
     known = set(graph.nodes)
     if not known:
         raise GraphBuildError("the graph has no nodes")
@@ -97,12 +124,12 @@ def _check_names(graph: StateGraph, interrupts: frozenset[str]) -> None:
         for key, target in branch.mapping.items():
             check(target, f"conditional edge from {branch.source!r} (key {key!r})", END)
         if branch.literal_keys is not None:
-            extra = [k for k in branch.literal_keys if k not in branch.mapping]
-            if extra:
+            missing = [k for k in branch.literal_keys if k not in branch.mapping]
+            if missing:
                 raise GraphBuildError(f"router {getattr(branch.router, '__name__', '?')!r} of {branch.source!r} "
-                                      f"can return {extra!r}, which is not in its mapping {list(branch.mapping)}")
-    for name in sorted(interrupts - known):
-        raise GraphBuildError(f"interrupt_before/after names unknown node {name!r}")
+                                      f"can return {missing!r}, which is not in its mapping {list(branch.mapping)}")
+    for unknown in sorted(interrupts - known):
+        raise GraphBuildError(f"interrupt_before/after names unknown node {unknown!r}")
     for spec in graph.nodes.values():
         extra = sorted((spec.writes or frozenset()) - graph.schema.field_set)
         if extra:
@@ -119,7 +146,7 @@ def _reach(start: str, succ: dict[str, set[str]]) -> set[str]:
     return seen
 
 
-def _check_paths(graph: StateGraph, succ: dict[str, set[str]]) -> None:
+def _check_paths(graph: Draft, succ: dict[str, set[str]]) -> None:
     if not succ.get(START):
         raise GraphBuildError("no entry point: add_edge(START, <node>) or a conditional edge from START")
     reachable = _reach(START, succ)
@@ -139,8 +166,7 @@ def _check_paths(graph: StateGraph, succ: dict[str, set[str]]) -> None:
         raise GraphBuildError(f"no path to END from nodes {stuck}: the run could never finish")
 
 
-def _check_writes(graph: StateGraph, static: dict[str, list[str]],
-                  joins: list[tuple[frozenset[str], str]]) -> None:
+def _check_writes(graph: Draft, static: dict[str, list[str]], joins: list[Join]) -> None:
     """Nodes that may run in the same step must not both write a field that has no reducer."""
     reducers = graph.schema.reducers
     join_targets = {t for _, t in joins}
@@ -170,7 +196,7 @@ def _check_writes(graph: StateGraph, static: dict[str, list[str]],
             _compare(layers[left], layers[right], plain)
 
 
-def _concurrent_pairs(source: str, static: dict[str, list[str]], branches: list[Branch],
+def _concurrent_pairs(source: str, static: dict[str, list[str]], branches: Sequence[Branch],
                       runnable: set[str]) -> set[tuple[str, str]]:
     """Pairs of successors of ``source`` that can start in the same step.
 

@@ -25,7 +25,7 @@ def test_docstring_example_runs() -> None:
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
-            exec(compile(textwrap.dedent(block), "<docstring>", "exec"), module.__dict__)  # noqa: S102
+            exec(compile(textwrap.dedent(block), "<docstring>", "exec"), module.__dict__)
     finally:
         del sys.modules[module.__name__]
     assert out.getvalue().strip() == "{'question': 'why?', 'notes': ['thinking about why?']}"

@@ -10,8 +10,16 @@ from typing import Annotated, TypedDict
 import pytest
 
 from ragforge.errors import CheckpointError, NodeError
-from ragforge.graph import (END, START, Checkpointer, MemoryCheckpointer, SqliteCheckpointer, StateGraph, append,
-                            interrupt)
+from ragforge.graph import (
+    END,
+    START,
+    Checkpointer,
+    MemoryCheckpointer,
+    SqliteCheckpointer,
+    StateGraph,
+    append,
+    interrupt,
+)
 
 
 class S(TypedDict, total=False):
@@ -151,6 +159,8 @@ def test_sqlite_rows_are_plain_json(tmp_path: Path) -> None:
 
 
 def test_checkpointer_contract(saver: Checkpointer) -> None:
+    """What any Checkpointer must do (run over every one we ship): latest wins, per-thread history in order,
+    JSON only, copies out, delete."""
     assert saver.get("t") is None and saver.history("t") == []
     first = {"v": 1, "step": 0, "state": {"log": ["é"]}}
     saver.put("t", first)
@@ -160,5 +170,9 @@ def test_checkpointer_contract(saver: Checkpointer) -> None:
     assert saver.get("t")["state"] == {"log": ["é"]}
     with pytest.raises(CheckpointError, match="not JSON-serialisable"):
         saver.put("t", {"v": 1, "state": object()})
+    got = saver.get("t")
+    got["state"]["log"].append("changed")  # what get/history hand out is a copy, not the stored checkpoint
+    assert saver.get("t")["state"] == {"log": ["é"]} and saver.history("t")[-1]["state"] == {"log": ["é"]}
     saver.delete("t")
-    assert saver.get("t") is None and saver.get("other")["step"] == 9
+    assert saver.get("t") is None and saver.history("t") == [] and saver.get("other")["step"] == 9
+    saver.delete("never-saved")  # deleting an unknown thread is not an error

@@ -8,14 +8,24 @@ from typing import TypedDict
 import pytest
 
 from ragforge.errors import GraphBuildError
-from ragforge.graph import (END, START, CompiledGraph, RetryPolicy, Runnable, RunnableLambda, RunnableParallel,
-                            StateGraph, SupportsInvoke, coerce)
+from ragforge.graph import (
+    END,
+    START,
+    CompiledGraph,
+    RetryPolicy,
+    Runnable,
+    RunnableLambda,
+    RunnableParallel,
+    StateGraph,
+    SupportsInvoke,
+    coerce,
+)
 
 
 class Upper(Runnable):
     name = "upper"
 
-    def invoke(self, input, **kwargs):  # noqa: A002
+    def invoke(self, input, **kwargs):
         return input.upper()
 
 

@@ -14,8 +14,17 @@ import pytest
 from pydantic import BaseModel
 
 from ragforge.errors import GraphStepLimitError
-from ragforge.graph import (END, START, RunnableLambda, RunnableSequence, Send, SqliteCheckpointer, StateGraph,
-                            append, merge_dict)
+from ragforge.graph import (
+    END,
+    START,
+    RunnableLambda,
+    RunnableSequence,
+    Send,
+    SqliteCheckpointer,
+    StateGraph,
+    append,
+    merge_dict,
+)
 
 HERE = Path(__file__).parent
 WORKFLOW = HERE / "graph_workflow.py"

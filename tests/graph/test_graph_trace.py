@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal, TypedDict
 
@@ -86,7 +87,7 @@ def test_trace_has_every_step_and_durations_add_up(tmp_path: Path) -> None:
         for rec in step.nodes:
             assert rec.step == step.step and rec.duration >= 0
             assert step.start - eps <= rec.start and rec.start + rec.duration <= step.start + step.duration + eps
-    for a, b in zip(trace.steps, trace.steps[1:]):
+    for a, b in pairwise(trace.steps):
         assert a.start + a.duration <= b.start + eps
     total_steps = sum(s.duration for s in trace.steps)
     assert 0 < total_steps <= trace.duration
