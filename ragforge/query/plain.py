@@ -4,9 +4,10 @@
     answer = baseline.query("Where is most of the Scottish Parliament's work done?")   # "In committee."
 
 It retrieves exactly as :class:`~ragforge.QueryEngine` does (mode, depth, fusion, ``k`` passages), asks the
-model once with the passages and the question for a short answer or the refusal sentence, and returns an
-:class:`~ragforge.Answer` (no citations, no checks). ``ragforge eval answers --baseline plain`` runs it beside
-the engine on the same questions.
+model once with the passages and the question for a short answer or the refusal sentence (the prompt of the
+engine's short style, :data:`~ragforge.query.prompts.SHORT_SYSTEM`), and returns an :class:`~ragforge.Answer`
+as the model wrote it: no citations, no checks, no refusal but the model's own.
+``ragforge eval answers --baseline plain`` runs it beside the engine on the same questions.
 """
 
 from __future__ import annotations
@@ -17,10 +18,6 @@ from ragforge.llm import ChatModel
 from ragforge.query import prompts
 from ragforge.query.config import QueryConfig
 from ragforge.types import Answer
-
-PLAIN_SYSTEM = f"""Answer the question using only the passages below. Reply with the answer alone, in as few
-words as possible. If the passages do not contain the answer, reply exactly: {prompts.REFUSAL}"""
-
 
 class PlainRAG:
     """Top-``k`` passages (the engine's retrieval settings) + one prompt -> the model's answer, unchecked."""
@@ -48,9 +45,8 @@ class PlainRAG:
                                  options=config.search)[: config.k]
         if not hits:
             return Answer(question=question, text=prompts.REFUSAL, refused=True)
-        context = prompts.context_blocks(hits, max_chars=config.max_context_chars)
-        messages = [{"role": "system", "content": PLAIN_SYSTEM},
-                    {"role": "user", "content": f"Passages:\n{context}\n\nQuestion: {question}"}]
+        messages = prompts.answer_messages(question, hits, as_json=False, max_chars=config.max_context_chars,
+                                           style="short")
         options = {"temperature": config.temperature, "num_predict": config.max_answer_tokens}
         text = self.llm.chat(messages, options=options).text.strip()
         return Answer(question=question, text=text or prompts.REFUSAL, hits=hits,

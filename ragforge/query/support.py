@@ -153,10 +153,18 @@ def claim_support(claim: str, cited: list[int], question: str, hits: Sequence[Hi
         if hit.chunk.file_type == "tool":  # a tool the router chose for this question: aligned by choice
             window.alignment = 1.0
         result.by_passage[number] = window.coverage
-        if result.best is None or window.score > result.best.score + 1e-9 or (
-                abs(window.score - result.best.score) <= 1e-9 and number in cited):
+        if result.best is None or _better(window, result.best, cited):
             result.best = window
     return result
+
+
+def _better(window: Window, best: Window, cited: list[int]) -> bool:
+    """Clearly more of the claim, or of the question, wins; on a tie the cited block, then the block
+    retrieval ranked higher (the earlier one) keeps it."""
+    gap = round(window.score, 2) - round(best.score, 2)
+    if abs(gap) >= 0.01:
+        return gap > 0
+    return window.passage in cited and best.passage not in cited
 
 
 _BOUNDARY = re.compile(r"(?P<marks>(?:\s*" + MARKER.pattern + r")+[.!?;,:]?)|(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|\n+")

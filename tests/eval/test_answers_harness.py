@@ -97,14 +97,14 @@ def test_squad_loop_figures_by_hand(tmp_path: Path) -> None:
 
 
 def test_the_plain_baseline_runs_beside_the_engine_on_the_same_questions(tmp_path: Path) -> None:
-    plain = {"When did the Eiffel Tower open?": "1889", "How tall is the Eiffel Tower?": "It is tall.",
-             "What colour are bananas?": "Yellow.", "What are bananas rich in?": "The documents do not say."}
+    """Both ask the same first prompt; the engine adds the checks: it cites, and refuses what no passage holds."""
+    replies = {"When did the Eiffel Tower open?": "1889", "How tall is the Eiffel Tower?": "330 metres",
+               "What colour are bananas?": "Purple.", "What are bananas rich in?": "Potassium"}
+    prompts: list[str] = []
 
     def reply(messages: list[Message]) -> str:
-        if "Reply with the answer alone" in messages[0].content:  # the plain prompt
-            question = re.search(r"Question: (.*)", messages[-1].content).group(1).strip()
-            return plain[question]
-        return scripted_model(SCRIPT).chat(messages).text
+        prompts.append(messages[0].content + messages[-1].content)
+        return replies[re.search(r"Question: (.*)", messages[-1].content).group(1).strip()]
 
     llm = ScriptedChatModel([reply], repeat_last=True)
     result = run_answer_eval(squad_file(tmp_path), llm=llm, model="hashing:256", baseline="plain",
@@ -112,10 +112,13 @@ def test_the_plain_baseline_runs_beside_the_engine_on_the_same_questions(tmp_pat
     base = load_result(tmp_path / "out" / "baseline-plain")
     assert base.settings["system"] == "plain" and result.settings["system"] == "engine"
     assert [q.id for q in base.per_question] == [q.id for q in result.per_question]
-    assert base.metrics["EM"] == 0.5 and result.metrics["EM"] == 0.75
+    assert prompts[:4] == prompts[4:]  # the same passages and the same prompt, question by question
+    assert base.metrics["EM"] == result.metrics["EM"] == 0.75
+    assert base.metrics["false_refusal_rate"] == 0.0 and result.metrics["false_refusal_rate"] == 0.25  # "Purple"
     f1 = next(c for c in result.comparisons if c.metric == "F1")
-    assert (f1.a, f1.b) == ("plain scripted", "engine scripted") and f1.difference == pytest.approx(0.25)
-    assert base.per_question[0].citations == [] and base.metrics["llm_calls"] == 1.0
+    assert (f1.a, f1.b) == ("plain scripted", "engine scripted") and f1.difference == 0.0
+    assert base.per_question[0].citations == [] and result.per_question[0].citations == [("Towers/0", None)]
+    assert base.metrics["llm_calls"] == result.metrics["llm_calls"] == 1.0
     assert "--baseline plain" in (result.command or "")
 
 
