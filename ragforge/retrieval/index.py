@@ -16,10 +16,10 @@ from typing import Any
 from ragforge.config import DEFAULT_MODEL, IndexConfig, WalkConfig
 from ragforge.embedding.base import Embedder
 from ragforge.errors import ConfigError
-from ragforge.store import DEFAULT_LOCK_TIMEOUT, IndexInfo, Store, SyncReport, Where
-from ragforge.store.manifest import read_manifest
+from ragforge.ingest import Executor, Progress, SyncReport, sync_documents, sync_folder
+from ragforge.store import DEFAULT_LOCK_TIMEOUT, IndexInfo, Store, Where
 from ragforge.store.layout import check_model, embedder_for
-from ragforge.store.writer import Progress
+from ragforge.store.manifest import read_manifest
 from ragforge.types import Document, Hit
 
 
@@ -63,10 +63,11 @@ class Index:
 
     def sync(self, folder: str | Path, *, include: Iterable[str] = (), exclude: Iterable[str] = (),
              walk: WalkConfig | None = None, progress: Progress | None = None,
-             retarget: bool = False) -> SyncReport:
+             retarget: bool = False, executor: Executor | None = None) -> SyncReport:
         """Index ``folder``: add new files, re-embed changed ones, drop deleted ones.
 
         An index mirrors one folder; ``retarget=True`` lets it follow a folder that moved (or replace it).
+        ``executor`` runs reading, chunking and embedding (default: in this process).
         """
         include, exclude = tuple(include), tuple(exclude)
         if walk is None:
@@ -74,12 +75,12 @@ class Index:
         elif include or exclude:
             walk = walk.model_copy(update={"include": walk.include + include,
                                            "exclude": walk.exclude + exclude})
-        return self.store.sync_folder(folder, walk, progress, retarget=retarget)
+        return sync_folder(self.store, folder, walk, progress, retarget=retarget, executor=executor)
 
     def sync_documents(self, docs: Iterable[Document], *, delete_missing: bool = True,
                        progress: Progress | None = None) -> SyncReport:
         """Index in-memory documents keyed by ``Document.source``."""
-        return self.store.sync_documents(docs, delete_missing=delete_missing, progress=progress)
+        return sync_documents(self.store, docs, delete_missing=delete_missing, progress=progress)
 
     def search(self, query: str, k: int = 5, *, where: Where | dict[str, Any] | None = None,
                mode: str = "hybrid", rerank: Any = None, options: Any = None) -> list[Hit]:

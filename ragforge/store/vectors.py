@@ -62,15 +62,18 @@ def write(index: Any, target: Path) -> None:
     fsync_dir(target.parent)
 
 
-def read(file: Path, dimension: int) -> Any:
+def deserialize(data: bytes, dimension: int, file: Path) -> Any:
+    """A FAISS index from the bytes of ``file`` (FAISS's own format); IndexCorruptError if it is not one."""
     import faiss
 
     try:
-        index = faiss.read_index(str(file))
-    except RuntimeError as exc:
-        raise IndexCorruptError(f"{file} is not a readable FAISS index ({exc})") from exc
+        index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+    except (RuntimeError, ValueError) as exc:
+        raise IndexCorruptError(f"{file.name} is not a readable FAISS index (FAISS cannot parse it)") from exc
+    if not isinstance(index, faiss.IndexIDMap2):
+        raise IndexCorruptError(f"{file.name} is a FAISS index of another kind ({type(index).__name__})")
     if index.d != dimension:
-        raise IndexCorruptError(f"{file} holds vectors of dimension {index.d}, the manifest says {dimension}")
+        raise IndexCorruptError(f"{file.name} holds vectors of dimension {index.d}, the manifest says {dimension}")
     return index
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ragforge.embedding.hashing import HashingEmbedder
-from ragforge.errors import (IndexCorruptError, IndexNotFoundError, IndexVersionError, ModelMismatchError,
-                             StoreError)
+from ragforge.errors import IndexCorruptError, IndexNotFoundError, IndexVersionError, ModelMismatchError, StoreError
+from ragforge.ingest import sync_documents
 from ragforge.retrieval.index import Index, build_index
 from ragforge.store import FORMAT_VERSION, Store
 from ragforge.types import Document
@@ -58,11 +58,17 @@ def test_create_twice_refuses(make_store, tmp_path) -> None:
 
 def test_missing_vector_file_is_rebuilt_from_the_cache(make_store, tmp_path, consistent) -> None:
     store = make_store()
-    store.sync_documents(_docs())
+    sync_documents(store, _docs())
     name = store._vectors_file
     store.close()
     (tmp_path / "idx" / name).unlink()
+    reader = Store.open(tmp_path / "idx")  # rebuilt in memory: a reader writes nothing
+    assert reader.dense_search(reader.embedder.embed_query("note 3 on subject 9"), 1)[0][0].source == "d3"
+    assert not (tmp_path / "idx" / name).exists() and not list((tmp_path / "idx").glob("vectors-*"))
+    reader.close()
     again = Store.open(tmp_path / "idx")
+    with again.writing():  # the writer rebuilds it on disk
+        pass
     assert consistent(again) == {f"d{i}" for i in range(5)}
     assert again._vectors_file != name
     assert again.dense_search(again.embedder.embed_query("note 3 on subject 9"), 1)[0][0].source == "d3"
@@ -71,7 +77,7 @@ def test_missing_vector_file_is_rebuilt_from_the_cache(make_store, tmp_path, con
 
 def test_vectors_that_cannot_be_rebuilt_raise_corrupt(make_store, tmp_path) -> None:
     store = make_store()
-    store.sync_documents(_docs())
+    sync_documents(store, _docs())
     name = store._vectors_file
     store._conn.execute("DELETE FROM embeddings")
     store.close()
@@ -80,14 +86,19 @@ def test_vectors_that_cannot_be_rebuilt_raise_corrupt(make_store, tmp_path) -> N
         Store.open(tmp_path / "idx")
 
 
-def test_stray_vector_files_are_removed_on_open(make_store, tmp_path) -> None:
+def test_stray_vector_files_are_left_by_readers_and_removed_by_the_next_writer(make_store, tmp_path) -> None:
     store = make_store()
-    store.sync_documents(_docs())
+    sync_documents(store, _docs())
     store.close()
     stray = tmp_path / "idx" / "vectors-999999.faiss"
     stray.write_bytes(b"junk")
     (tmp_path / "idx" / ".vectors-000007.faiss.tmp-123").write_bytes(b"junk")
-    Store.open(tmp_path / "idx").close()
+    before = sorted(p.name for p in (tmp_path / "idx").iterdir())
+    with Store.open(tmp_path / "idx") as reader:
+        assert reader.lexical_search("note", 3)
+    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == before
+    with Store.open(tmp_path / "idx") as writer:
+        sync_documents(writer, _docs())
     assert sorted(p.name for p in (tmp_path / "idx").glob("*vectors*")) == [store._vectors_file]
 
 

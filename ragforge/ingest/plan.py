@@ -1,8 +1,8 @@
-"""Deciding what a sync must do: which sources are unchanged, touched, new, changed, renamed or gone.
+"""The plan of a sync: which sources are unchanged, touched, new, changed, renamed or gone.
 
 A file whose (size, mtime_ns) match its record costs one stat. A file whose stat moved is hashed (SHA-256 of
-its bytes); the same hash means only the stat is updated. New, changed and renamed sources are read and
-chunked here; embedding and the commit are the store's.
+its bytes); the same hash means only the stat is updated. New, changed and renamed sources are read, chunked
+and embedded by an executor (:mod:`ragforge.ingest.executor`); the plan always stays with the driver.
 
 Decisions:
 - a file that was indexed before and now fails to read keeps its old chunks (reported in ``kept_on_error``,
@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ragforge.errors import ChunkingError, ReaderError
+from ragforge.errors import ReaderError
 from ragforge.readers import Skipped, read_file
-from ragforge.store.db import FileRow
-from ragforge.types import Chunk, Document, content_hash
+from ragforge.store import FileRow
+from ragforge.types import Document, content_hash
 
-logger = logging.getLogger("ragforge.store")
+logger = logging.getLogger("ragforge.ingest")
 
 
 @dataclass(frozen=True)
@@ -70,16 +69,6 @@ class Plan:
     kept: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Prepared:
-    """A source read and chunked, ready to embed and write."""
-
-    todo: Todo
-    document: Document
-    chunks: list[Chunk]
-    text_hashes: list[str]
-
-
 def document_hash(doc: Document) -> str:
     return content_hash(f"{doc.file_type}\x00{doc.title or ''}\x00{doc.text}")
 
@@ -120,7 +109,7 @@ def _plan_item(plan: Plan, item: Item, row: FileRow | None) -> None:
     try:
         digest = item.content_hash()
     except ReaderError as exc:
-        _failed(plan, item.source, exc.reason, str(exc), indexed=row is not None)
+        failed(plan, item.source, exc.reason, str(exc), indexed=row is not None)
         return
     if row is not None and row.content_hash == digest:
         plan.unchanged += 1
@@ -130,7 +119,7 @@ def _plan_item(plan: Plan, item: Item, row: FileRow | None) -> None:
     plan.todo.append(Todo(item, digest, "changed" if row is not None else "added"))
 
 
-def _failed(plan: Plan, source: str, reason: str, detail: str, *, indexed: bool) -> None:
+def failed(plan: Plan, source: str, reason: str, detail: str, *, indexed: bool) -> None:
     plan.skipped.append(Skipped(source=source, reason=reason, detail=detail))
     if indexed:
         plan.kept.append(source)
@@ -146,15 +135,3 @@ def _pair_renames(plan: Plan, known: dict[str, FileRow]) -> None:
         if todo.kind == "added" and candidates:
             plan.renamed_away.add(candidates.pop())
             todo.kind = "renamed"
-
-
-def prepare(todo: Todo, plan: Plan, chunker: Callable[[Document], list[Chunk]]) -> Prepared | None:
-    """Read and chunk one source; a failure is recorded in the plan and gives None."""
-    try:
-        document = todo.item.load()
-        chunks = chunker(document)
-    except (ReaderError, ChunkingError) as exc:
-        reason = exc.reason if isinstance(exc, ReaderError) else "corrupt"
-        _failed(plan, todo.item.source, reason, str(exc), indexed=todo.kind == "changed")
-        return None
-    return Prepared(todo, document, chunks, [content_hash(chunk.text) for chunk in chunks])
