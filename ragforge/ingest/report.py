@@ -16,7 +16,7 @@ class SyncReport(BaseModel):
     unchanged: int = 0
     renamed: int = 0
     skipped: list[Skipped] = Field(default_factory=list)
-    kept_on_error: list[str] = Field(default_factory=list)  # indexed before, unreadable now: old chunks kept
+    dropped: list[str] = Field(default_factory=list)  # indexed before, skipped now: their chunks were removed
     chunks_added: int = 0
     chunks_removed: int = 0
     chunks_embedded: int = 0
@@ -31,18 +31,21 @@ class SyncReport(BaseModel):
     def changed_anything(self) -> bool:
         return bool(self.added or self.changed or self.removed or self.renamed)
 
-    def summary(self) -> str:
+    def summary(self, *, show_skipped: bool = False, limit: int = 20) -> str:
+        """Counts on one line, then the skipped files with reasons (the first ``limit``, or all)."""
         lines = [
             f"added {self.added}, changed {self.changed}, removed {self.removed}, renamed {self.renamed}, "
             f"unchanged {self.unchanged}, skipped {len(self.skipped)}; chunks +{self.chunks_added} "
             f"-{self.chunks_removed} ({self.chunks_embedded} embedded, {self.chunks_from_cache} from cache) "
             f"in {self.seconds:.2f} s ({self.chunks_per_second:.1f} chunks/s)"
         ]
-        for item in self.skipped[:20]:
+        dropped = set(self.dropped)
+        shown = self.skipped if show_skipped else self.skipped[:limit]
+        for item in shown:
             detail = f" ({item.detail})" if item.detail else ""
-            lines.append(f"  skipped {item.source}: {item.reason}{detail}")
-        if len(self.skipped) > 20:
-            lines.append(f"  ... and {len(self.skipped) - 20} more skipped")
-        for source in self.kept_on_error[:20]:
-            lines.append(f"  kept the previously indexed version of {source} (it could not be read now)")
+            note = "; its previous chunks were removed" if item.source in dropped else ""
+            lines.append(f"  skipped {item.source}: {item.reason}{detail}{note}")
+        if len(shown) < len(self.skipped):
+            lines.append(f"  ... and {len(self.skipped) - len(shown)} more skipped (--show-skipped lists "
+                         f"them all, --json too)")
         return "\n".join(lines)

@@ -24,6 +24,7 @@ Progress = Callable[[int, int, str], None]
 EMBED_WINDOW = 256  # texts per embed call: big enough to sort by length, small enough for progress
 WINDOW_FILES = 256  # sources per window when every vector came from the cache
 COMMIT_EVERY = 50_000  # chunks per commit
+RACY_NS = 2_000_000_000  # a file modified this close to the walk may change again within its mtime tick
 
 
 @dataclass
@@ -37,7 +38,7 @@ class _Batch:
 class IngestRun:
     def __init__(self, store: Store, plan: Plan, total: int, progress: Progress | None, *,
                  executor: Executor | None = None, walk_skipped: Iterable[Skipped] = (),
-                 root: str | None = None, started: float | None = None) -> None:
+                 root: str | None = None, started: float | None = None, walked_at: int = 0) -> None:
         self.store = store
         self.plan = plan
         self.executor = executor or LocalExecutor()
@@ -49,6 +50,8 @@ class IngestRun:
         self.report = SyncReport(unchanged=plan.unchanged)
         self.done = plan.unchanged + len(plan.skipped)
         self.first_commit = True
+        self.deletes = list(plan.gone)  # sources to remove in the next commit
+        self.racy_after = walked_at - RACY_NS if walked_at else None
 
     def run(self) -> SyncReport:
         self._tick("")
@@ -62,9 +65,9 @@ class IngestRun:
                 self._commit(batch)
                 batch = _Batch()
         self._commit(batch)
-        self.report.skipped = self.walk_skipped + list(self.plan.skipped)
-        self.report.kept_on_error = list(self.plan.kept)
-        self.report.removed = len(set(self.plan.gone) - self.plan.renamed_away)
+        self.report.skipped = sorted(self.walk_skipped + list(self.plan.skipped), key=lambda s: s.source)
+        self.report.dropped = sorted(set(self.plan.dropped))
+        self.report.removed = len(set(self.plan.gone) - self.plan.renamed_away - set(self.plan.dropped))
         self.report.seconds = time.perf_counter() - self.started
         self._tick("")
         return self.report
@@ -78,8 +81,10 @@ class IngestRun:
         window = Window()
         for result in results:
             if isinstance(result, Failed):
-                failed(self.plan, result.todo.item.source, result.reason, result.detail,
-                       indexed=result.todo.kind == "changed")
+                source = result.todo.item.source
+                failed(self.plan, source, result.reason, result.detail, indexed=result.todo.kind == "changed")
+                if result.todo.kind == "changed":
+                    self.deletes.append(source)
                 self.done += 1
                 self._tick(result.todo.item.source)
                 continue
@@ -125,13 +130,14 @@ class IngestRun:
     def _commit(self, batch: _Batch) -> None:
         plan, first = self.plan, self.first_commit
         changes = ChangeSet(
-            files=[_file_change(p) for p in batch.files],
-            deleted=list(plan.gone) if first else [],
-            touched=[Touched(source, size, mtime) for size, mtime, source in plan.stats] if first else [],
+            files=[self._file_change(p) for p in batch.files], deleted=self.deletes,
+            touched=[Touched(source, size, self._mtime(mtime)) for size, mtime, source in plan.stats]
+            if first else [],
             vectors=batch.vectors, fresh=batch.fresh, root=self.root if first else None)
         if changes.is_empty():
             return
         applied = self.store.apply(changes)
+        self.deletes = []
         for item in batch.files:
             kind = item.todo.kind
             setattr(self.report, kind, getattr(self.report, kind) + 1)
@@ -140,14 +146,23 @@ class IngestRun:
         self.first_commit = False
 
 
+    def _mtime(self, mtime_ns: int) -> int:
+        """The mtime to record: -1 for a file modified so close to the walk that a later write in the same
+        mtime tick would go unseen (the next sync then hashes it again)."""
+        racy = self.racy_after is not None and mtime_ns >= self.racy_after
+        return -1 if racy else mtime_ns
+
+    def _file_change(self, item: Prepared) -> FileChange:
+        entry, doc = item.todo.item, item.document
+        return FileChange(source=entry.source, size=entry.size, mtime_ns=self._mtime(entry.mtime_ns),
+                          content_hash=item.todo.content_hash, file_type=doc.file_type, title=doc.title,
+                          chunks=tuple(item.chunks), text_hashes=tuple(item.text_hashes))
+
+
 def chunk_spec(store: Store) -> ChunkSpec:
     chunking = store.manifest.chunking
     size = int(chunking.get("max_tokens") or store.embedder.max_tokens)
     return ChunkSpec(max_tokens=size, overlap_tokens=min(int(chunking.get("overlap_tokens", 0)), size // 2))
 
 
-def _file_change(item: Prepared) -> FileChange:
-    entry, doc = item.todo.item, item.document
-    return FileChange(source=entry.source, size=entry.size, mtime_ns=entry.mtime_ns,
-                      content_hash=item.todo.content_hash, file_type=doc.file_type, title=doc.title,
-                      chunks=tuple(item.chunks), text_hashes=tuple(item.text_hashes))
+

@@ -39,12 +39,13 @@ def sync_folder(store: Store, folder: str | Path, walk: WalkConfig | None = None
                 f"remove them from it. Give this folder its own index (--index PATH), or pass --retarget "
                 f"(Python: retarget=True) if the folder moved or should replace the old one: unchanged "
                 f"text takes its embeddings from the cache")
+        walked_at = time.time_ns()
         found = walk_folder(folder, walk or WalkConfig())
         items = [Item(e.source, e.size, e.mtime_ns, path=e.path) for e in found.files]
-        protected = frozenset(s.source for s in found.skipped if s.reason != "vanished")
-        plan = make_plan(items, indexed, protected=protected)
+        plan = make_plan(items, indexed)
+        plan.dropped += [s.source for s in found.skipped if s.source in indexed and s.reason != "vanished"]
         return IngestRun(store, plan, len(items), progress, executor=executor, walk_skipped=found.skipped,
-                         root=root if known != root else None, started=started).run()
+                         root=root if known != root else None, started=started, walked_at=walked_at).run()
 
 
 def sync_documents(store: Store, docs: Iterable[Document], *, delete_missing: bool = True,

@@ -128,11 +128,29 @@ def test_permission_denied_is_unreadable(tmp_path):
         path.chmod(0o644)
 
 
-def test_directory_named_like_a_file_is_unreadable(tmp_path):
-    # Runs as root too: stands in for the permission test above.
+def test_directory_named_like_a_file_is_not_regular(tmp_path):
     folder = tmp_path / "x.txt"
     folder.mkdir()
-    assert reason_of(folder) == "unreadable"
+    assert reason_of(folder) == "not_regular"
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("suffix", [".txt", ".md", ".html", ".pdf"])
+def test_a_fifo_is_not_regular_and_never_blocks(tmp_path, suffix):
+    fifo = tmp_path / f"x{suffix}"
+    os.mkfifo(fifo)  # no writer: opening it for a plain read would block forever
+    assert reason_of(fifo) == "not_regular"
+
+
+def test_a_unix_socket_is_not_regular(tmp_path):
+    import socket
+
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(tmp_path / "s.txt"))
+        assert reason_of(tmp_path / "s.txt") == "not_regular"
+    finally:
+        server.close()
 
 
 def test_dangling_symlink_is_unreadable(tmp_path):

@@ -122,17 +122,30 @@ def test_walk_filters_and_search_filters(make_store, folder) -> None:
                                                           {"file_type": "markdown"})} == {"markdown"}
 
 
-def test_unreadable_file_keeps_its_old_chunks(make_store, folder, consistent) -> None:
+@pytest.mark.parametrize("damage", ["binary", "empty", "fifo", "too_large"])
+def test_a_file_that_can_no_longer_be_indexed_loses_its_chunks(make_store, folder, consistent, damage) -> None:
     store = make_store()
     sync_folder(store, folder)
-    (folder / "beta.txt").write_bytes(b"\x00\x01\x02binary now" * 50)
-    report = sync_folder(store, folder)
-    assert [s.source for s in report.skipped] == ["beta.txt"]
-    assert report.kept_on_error == ["beta.txt"]
-    assert _sources(store, "espresso") == ["beta.txt"]
-    consistent(store)
-    (folder / "beta.txt").write_text("Fixed again: sourdough needs time.\n")
-    assert sync_folder(store, folder).changed == 1
+    target = folder / "beta.txt"
+    walk = WalkConfig(max_file_bytes=10_000)
+    if damage == "binary":
+        target.write_bytes(b"\x00\x01\x02binary now" * 50)
+    elif damage == "empty":
+        target.write_bytes(b"")
+    elif damage == "fifo":
+        target.unlink()
+        os.mkfifo(target)
+    else:
+        target.write_text("espresso " * 5000)
+    report = sync_folder(store, folder, walk)
+    assert [s.source for s in report.skipped] == ["beta.txt"] and report.dropped == ["beta.txt"]
+    assert report.removed == 0 and report.chunks_removed >= 1
+    assert "its previous chunks were removed" in report.summary()
+    assert _sources(store, "espresso glaciers") == []
+    assert consistent(store) == {"alpha.md", "sub/gamma.txt"}
+    target.unlink()
+    target.write_text("Fixed again: sourdough needs time.\n")
+    assert sync_folder(store, folder, walk).added == 1
     assert _sources(store, "sourdough") == ["beta.txt"]
 
 
