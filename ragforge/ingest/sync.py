@@ -30,6 +30,8 @@ def sync_folder(store: Store, folder: str | Path, walk: WalkConfig | None = None
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder")
     root = str(folder.resolve())
+    if store.path.resolve() == folder.resolve():
+        raise ConfigError(f"the index {store.path} would be the folder it indexes; put it elsewhere")
     with store.writing():
         indexed = store.known_files()
         known = store.root
@@ -49,11 +51,24 @@ def sync_folder(store: Store, folder: str | Path, walk: WalkConfig | None = None
 
 
 def sync_documents(store: Store, docs: Iterable[Document], *, delete_missing: bool = True,
-                   progress: Progress | None = None, executor: Executor | None = None) -> SyncReport:
-    """The same for in-memory documents keyed by ``Document.source`` (e.g. a BEIR corpus)."""
+                   progress: Progress | None = None, executor: Executor | None = None,
+                   retarget: bool = False) -> SyncReport:
+    """The same for in-memory documents keyed by ``Document.source`` (e.g. a BEIR corpus).
+
+    Into an index that mirrors a folder this would remove the folder's files, so with ``delete_missing``
+    it raises :class:`ConfigError` unless ``retarget`` (the documents then replace the folder).
+    """
     started = time.perf_counter()
     by_source = {doc.source: doc for doc in docs}
     items = [Item(doc.source, len(doc.text), 0, document=doc) for doc in by_source.values()]
     with store.writing():
-        plan = make_plan(items, store.known_files(), delete_missing=delete_missing)
-        return IngestRun(store, plan, len(items), progress, executor=executor, started=started).run()
+        indexed = store.known_files()
+        root = store.root
+        if root and indexed and delete_missing and not retarget:
+            raise ConfigError(
+                f"the index at {store.path} mirrors the folder {root} ({len(indexed)} files); syncing these "
+                f"documents would remove them from it. Use another index (--index PATH, or none for a "
+                f"temporary one), or pass retarget=True to replace the folder's files")
+        plan = make_plan(items, indexed, delete_missing=delete_missing)
+        return IngestRun(store, plan, len(items), progress, executor=executor, started=started,
+                         root="" if root and delete_missing else None).run()

@@ -78,15 +78,18 @@ class Index:
         return sync_folder(self.store, folder, walk, progress, retarget=retarget, executor=executor)
 
     def sync_documents(self, docs: Iterable[Document], *, delete_missing: bool = True,
-                       progress: Progress | None = None) -> SyncReport:
-        """Index in-memory documents keyed by ``Document.source``."""
-        return sync_documents(self.store, docs, delete_missing=delete_missing, progress=progress)
+                       progress: Progress | None = None, retarget: bool = False) -> SyncReport:
+        """Index in-memory documents keyed by ``Document.source`` (refused, unless ``retarget``, when that
+        would remove the files of the folder this index mirrors)."""
+        return sync_documents(self.store, docs, delete_missing=delete_missing, progress=progress,
+                              retarget=retarget)
 
     def search(self, query: str, k: int = 5, *, where: Where | dict[str, Any] | None = None,
                mode: str = "hybrid", rerank: Any = None, options: Any = None) -> list[Hit]:
         """The top ``k`` hits: ``mode`` is "dense", "lexical" or "hybrid"; ``where`` filters by path/type."""
         from ragforge.retrieval.search import run_search
 
+        query = clean_text(query)
         return run_search(self.store, self.store.embedder, query, k, Where.coerce(where), mode, rerank,
                           options)
 
@@ -109,17 +112,45 @@ class Index:
 open_index = Index.open
 
 
+def clean_text(text: str) -> str:
+    """``text`` as valid Unicode: bytes that were not UTF-8 (lone surrogates, e.g. from the command line)
+    become U+FFFD, so tokenizers and SQLite never see them."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
+def check_index_outside(folder: Path, index_path: Path) -> None:
+    """An index may not be the folder it indexes (it would index nothing, and later syncs of the folder would
+    find nothing either); one inside a subfolder is skipped by the walk and reported."""
+    if folder.resolve() == index_path.resolve():
+        raise ConfigError(f"the index {index_path} would be the folder it indexes; put it elsewhere "
+                          f"(--index PATH outside {folder})")
+    if index_path.resolve() in folder.resolve().parents:
+        raise ConfigError(f"the folder {folder} is inside the index {index_path}; put the index elsewhere")
+
+
 def build_index(folder: str | Path, index_path: str | Path, *, model: str | None = None,
                 walk: WalkConfig | None = None, rebuild: bool = False, progress: Progress | None = None,
                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, retarget: bool = False) -> SyncReport:
     """What ``ragforge index`` does: create or open the index (rebuilding it if asked) and sync ``folder``.
 
-    Without ``model`` an existing index keeps its own model; a new one uses the default model.
+    Without ``model`` an existing index keeps its own model; a new one uses the default model. ``rebuild``
+    empties the index first but keeps its model (unless ``model`` is given), its chunking and its embedding
+    cache, so unchanged text is not embedded again.
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder")
+    check_index_outside(folder, Path(index_path).expanduser())
     if rebuild:
-        Store.destroy(index_path, lock_timeout=lock_timeout)
+        Store.rebuild(index_path, model=model, lock_timeout=lock_timeout)
     with Index.open(index_path, model=model, create=True, lock_timeout=lock_timeout) as index:
         return index.sync(folder, walk=walk, progress=progress, retarget=retarget)

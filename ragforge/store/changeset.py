@@ -44,7 +44,8 @@ class ChangeSet:
     ``files`` replace whatever those sources had (their old chunks leave FAISS, SQLite and FTS5);
     ``deleted`` sources are dropped; ``vectors`` maps chunk-text hash -> vector for the chunks of ``files``
     (hashes it lacks are taken from the embedding cache), and the ones named in ``fresh`` are added to the
-    cache; ``root`` (when set) records the folder the index mirrors, in the same transaction.
+    cache; ``root`` (when not None) records the folder the index mirrors ("" for none), in the same
+    transaction.
     """
 
     files: list[FileChange] = field(default_factory=list)
@@ -59,7 +60,7 @@ class ChangeSet:
         return sum(len(f.chunks) for f in self.files)
 
     def is_empty(self) -> bool:
-        return not (self.files or self.deleted or self.touched or self.root)
+        return not (self.files or self.deleted or self.touched) and self.root is None
 
 
 @dataclass(frozen=True)

@@ -35,18 +35,19 @@ def crash_point(name: str) -> None:
 
 def switch(path: Path, conn: sqlite3.Connection, index: Any, write_rows: WriteRows) -> str | None:
     """Write ``index`` (if any) as the next generation and commit ``write_rows`` naming it; its file name."""
-    name = ""
+    name, digest = "", ""
     generation = 0
     if index is not None:
         generation = int(db.get_meta(conn, "generation", "0") or 0) + 1
         name = vectors.vector_file_name(generation)
-        vectors.write(index, path / name)
+        digest = vectors.write(index, path / name)
         crash_point("after_vector_write")
     try:
         conn.execute("BEGIN IMMEDIATE")
         write_rows(conn)
         if index is not None:
             db.set_meta(conn, "vectors_file", name)
+            db.set_meta(conn, "vectors_sha256", digest)
             db.set_meta(conn, "generation", generation)
         crash_point("before_commit")
         conn.execute("COMMIT")

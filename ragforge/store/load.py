@@ -8,6 +8,7 @@ read the snapshot again. Only when SQLite still names it is the vector file dama
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,28 +37,29 @@ class Problem:
     damaged_file: bool  # the file itself (missing, unreadable, checksum): rebuildable from the cache
 
 
-def _snapshot(conn: sqlite3.Connection) -> tuple[str, np.ndarray]:
+def _snapshot(conn: sqlite3.Connection) -> tuple[str, str, np.ndarray]:
     conn.execute("BEGIN")
     try:
         name = db.get_meta(conn, "vectors_file") or ""
+        digest = db.get_meta(conn, "vectors_sha256") or ""
         rowids = np.fromiter((r[0] for r in conn.execute("SELECT rowid FROM chunks")), np.int64)
     finally:
         conn.execute("COMMIT")
-    return name, rowids
+    return name, digest, rowids
 
 
 def load(path: Path, conn: sqlite3.Connection, dimension: int) -> Loaded | Problem:
     """The index SQLite names, checked against the chunk rows, or the problem found."""
     problem = Problem("", "no vector file is named", True)
     for _ in range(ATTEMPTS):
-        name, rowids = _snapshot(conn)
-        problem = _load_named(path, name, rowids, dimension)
+        name, digest, rowids = _snapshot(conn)
+        problem = _load_named(path, name, digest, rowids, dimension)
         if isinstance(problem, Loaded) or db.get_meta(conn, "vectors_file") == name:
             return problem
     return problem
 
 
-def _load_named(path: Path, name: str, rowids: np.ndarray, dimension: int) -> Loaded | Problem:
+def _load_named(path: Path, name: str, digest: str, rowids: np.ndarray, dimension: int) -> Loaded | Problem:
     if not name or not vectors.VECTOR_FILE.match(name):
         return Problem(name, f"the vector file name {name!r} recorded in {db.DB_FILE} is not valid", True)
     file = path / name
@@ -67,13 +69,16 @@ def _load_named(path: Path, name: str, rowids: np.ndarray, dimension: int) -> Lo
         return Problem(name, f"the vector file {name} named by {db.DB_FILE} is missing", True)
     except OSError as exc:
         return Problem(name, f"the vector file {name} cannot be read ({exc.strerror or exc})", True)
+    if hashlib.sha256(data).hexdigest() != digest:
+        return Problem(name, f"the vector file {name} does not match the checksum recorded with it", True)
     try:
         index = vectors.deserialize(data, dimension, file)
     except IndexCorruptError as exc:
         return Problem(name, str(exc), True)
     same_ids = np.array_equal(np.sort(vectors.ids_of(index)), np.sort(rowids))
-    if index.ntotal != len(rowids) or not same_ids:
-        return Problem(name, f"{name} holds {index.ntotal} vectors but SQLite has {len(rowids)} chunks", True)
+    if index.ntotal != len(rowids) or not same_ids:  # a sound vector file: the chunk rows were altered
+        return Problem(name, f"{name} holds {index.ntotal} vectors but the database has {len(rowids)} chunks",
+                       False)
     return Loaded(index, name)
 
 

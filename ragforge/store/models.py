@@ -36,6 +36,7 @@ class IndexInfo(BaseModel):
     """A description of an index on disk."""
 
     path: str
+    root: str | None = None  # the folder it mirrors (absolute), if it was synced from one
     model: str  # the spec it was built with (what make_embedder takes)
     model_id: str
     dimension: int

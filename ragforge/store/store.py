@@ -11,10 +11,11 @@ The write path is :meth:`Store.writing` (the lock, then repair on disk and stray
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,8 @@ from ragforge.embedding.base import Embedder
 from ragforge.errors import IndexCorruptError, ModelMismatchError, StoreError
 from ragforge.store import commit, db, load, vectors
 from ragforge.store.changeset import Applied, ChangeSet
-from ragforge.store.layout import (
-    check_model,
-    embedder_for,
-    index_size,
-    initialise,
-    rebuild_hint,
-    remove_index_files,
-    spec_of,
-)
+from ragforge.store.layout import (cache_is_usable, check_model, embedder_for, index_size, initialise,
+                                   rebuild_hint, rebuild_settings, remove_index_files, spec_of)
 from ragforge.store.lexical import match_expression
 from ragforge.store.lock import DEFAULT_LOCK_TIMEOUT, WriteLock
 from ragforge.store.manifest import MANIFEST, Manifest, not_found, read_manifest
@@ -43,6 +37,19 @@ from ragforge.types import Chunk
 
 logger = logging.getLogger("ragforge.store")
 WhereLike = Where | dict[str, Any] | None
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """sqlite3 errors (a damaged database) become IndexCorruptError / IndexLockedError."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise db.translate(exc, self.path) from exc
+
+    return wrapper
 
 
 class Store:
@@ -76,7 +83,7 @@ class Store:
         spec = spec_of(embedder, config.model)
         path.mkdir(parents=True, exist_ok=True)
         with WriteLock(path, lock_timeout):
-            if (path / MANIFEST).exists():
+            if cls.exists(path):
                 if not exist_ok:
                     raise StoreError(f"an index already exists at {path}: open it, or {rebuild_hint(path)}")
             else:
@@ -86,25 +93,57 @@ class Store:
     @classmethod
     def open(cls, path: str | Path, embedder: Embedder | None = None, *,
              lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
-        """Open an existing index; without ``embedder`` one is made from the manifest's model."""
+        """Open an existing index for reading (and for :meth:`writing`); without ``embedder`` one is made from
+        the manifest's model. Checks the database (tables, ``quick_check`` when cheap), the manifest against
+        the copy SQLite holds, and the vector file against its recorded checksum. Writes nothing."""
         path = Path(path).expanduser()
-        if not (path / MANIFEST).is_file():
+        if not cls.exists(path):
             raise not_found(path)
-        manifest = read_manifest(path)
-        if embedder is None:
-            embedder = embedder_for(manifest.model, manifest.batch_size)
-        check_model(path, manifest, embedder)
-        store = cls(path, manifest, embedder, db.connect(path), lock_timeout)
+        if not (path / MANIFEST).is_file():
+            raise IndexCorruptError(f"{path / MANIFEST} is missing; {rebuild_hint(path)}")
+        conn = db.connect(path)
         try:
+            db.check(conn, path)
+            recorded = db.get_meta(conn, "manifest")
+            manifest = read_manifest(path, recorded)
+            if recorded is None:
+                raise IndexCorruptError(f"the index database at {path} has no record of its manifest; "
+                                        f"{rebuild_hint(path)}")
+            if embedder is None:
+                embedder = embedder_for(manifest.model, manifest.batch_size)
+            check_model(path, manifest, embedder)
+            store = cls(path, manifest, embedder, conn, lock_timeout)
             store._load_for_reading()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise db.translate(exc, path) from exc
         except BaseException:
-            store.close()
+            conn.close()
             raise
         return store
 
     @staticmethod
     def exists(path: str | Path) -> bool:
-        return (Path(path).expanduser() / MANIFEST).is_file()
+        """Whether ``path`` holds an index (or what is left of one: its manifest or its database)."""
+        path = Path(path).expanduser()
+        return (path / MANIFEST).is_file() or (path / db.DB_FILE).exists()
+
+    @staticmethod
+    def rebuild(path: str | Path, *, model: str | None = None, embedder: Embedder | None = None,
+                lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> IndexConfig:
+        """Make the index at ``path`` empty again, keeping its settings (model, metric, chunking; ``model``
+        replaces the model) and its embedding cache when the database is sound. Works on a damaged or
+        older-format index too. Returns the settings used."""
+        path = Path(path).expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        with WriteLock(path, lock_timeout):
+            config = rebuild_settings(path, model)
+            embedder = embedder or embedder_for(config.model, config.batch_size)
+            keep = cache_is_usable(path)
+            if not keep and (path / db.DB_FILE).exists():
+                logger.warning("%s: the database is damaged; its embedding cache cannot be kept", path)
+            initialise(path, config, embedder, spec_of(embedder, config.model), keep_cache=keep)
+        return config
 
     @staticmethod
     def destroy(path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
@@ -178,6 +217,7 @@ class Store:
                 if self._depth == 0:
                     self._lock.release()
 
+    @_guarded
     def _settle(self) -> None:
         got = load.load(self.path, self._conn, self.manifest.dimension)
         if isinstance(got, load.Problem):
@@ -198,6 +238,7 @@ class Store:
             if old and old != name:
                 (self.path / old).unlink(missing_ok=True)
 
+    @_guarded
     def apply(self, changes: ChangeSet) -> Applied:
         """Write ``changes`` in one crash-safe commit (taking the write lock if this store does not hold it)."""
         if changes.is_empty():
@@ -209,17 +250,20 @@ class Store:
             self._commit(index, commit.row_writer(changes, rows, m.model_id))
         return Applied(chunks_added=len(rows.rows), chunks_removed=len(rows.old_ids))
 
+    @_guarded
     def known_files(self) -> dict[str, db.FileRow]:
         """The indexed files' records (source -> size, mtime, content hash)."""
         with self._mutex:
             return db.files(self._conn)
 
     @property
+    @_guarded
     def root(self) -> str | None:
         """The folder this index mirrors (absolute), if it was synced from one."""
         with self._mutex:
             return db.get_meta(self._conn, "root")
 
+    @_guarded
     def cached_vectors(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Vectors of the embedding cache for these chunk-text hashes (this index's model)."""
         wanted = list(hashes)
@@ -229,6 +273,7 @@ class Store:
             return db.cached_vectors(self._conn, self.manifest.model_id, wanted, self.manifest.dimension)
 
     # -- reading ----------------------------------------------------------------------------------------
+    @_guarded
     def dense_search(self, vector: np.ndarray, k: int, where: WhereLike = None) -> list[tuple[Chunk, float]]:
         """The ``k`` chunks nearest ``vector`` (score: inner product, or minus the L2 distance)."""
         where = Where.coerce(where)
@@ -252,6 +297,7 @@ class Store:
         sign = 1.0 if self.manifest.metric == "ip" else -1.0
         return [(chunks[i], sign * s) for i, s in pairs if i in chunks]
 
+    @_guarded
     def lexical_search(self, text: str, k: int, where: WhereLike = None) -> list[tuple[Chunk, float]]:
         """FTS5 BM25 over chunk text; score is ``-bm25`` (higher is better). Query syntax is never parsed."""
         where = Where.coerce(where)
@@ -268,6 +314,7 @@ class Store:
                 self._conn.execute("COMMIT")
         return [(chunks[i], s) for i, s in ranked if i in chunks]
 
+    @_guarded
     def get_chunks(self, ids: Iterable[str]) -> list[Chunk]:
         """Chunks by id, in the order asked; unknown ids are left out."""
         wanted = list(ids)
@@ -275,11 +322,13 @@ class Store:
             found = db.chunks_by_id(self._conn, wanted)
         return [found[i] for i in wanted if i in found]
 
+    @_guarded
     def info(self) -> IndexInfo:
         with self._mutex:
             files, chunks = db.counts(self._conn)
+            root = db.get_meta(self._conn, "root")
         m = self.manifest
-        return IndexInfo(path=str(self.path), model=m.model, model_id=m.model_id, dimension=m.dimension,
+        return IndexInfo(path=str(self.path), root=root, model=m.model, model_id=m.model_id, dimension=m.dimension,
                          metric=m.metric, files=files, chunks=chunks, size_bytes=index_size(self.path),
                          format_version=m.format_version, created_at=m.created_at,
                          ragforge_version=m.ragforge_version, chunking=m.chunking)

@@ -6,6 +6,7 @@ A new generation is written beside the old one (temporary name, fsync, rename); 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -46,20 +47,24 @@ def add(index: Any, vectors: np.ndarray, ids: list[int]) -> None:
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
 
 
-def write(index: Any, target: Path) -> None:
-    """Write ``index`` to ``target`` atomically: a temporary name, fsync, rename, fsync of the folder."""
+def write(index: Any, target: Path) -> str:
+    """Write ``index`` to ``target`` atomically (a temporary name, fsync, rename, fsync of the folder);
+    the SHA-256 of the bytes written."""
     import faiss
 
+    data = faiss.serialize_index(index).tobytes()
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        faiss.write_index(index, str(tmp))
-        with open(tmp, "rb+") as handle:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except (RuntimeError, OSError) as exc:
+    except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise StoreError(f"could not write {target}: {exc}") from exc
+        raise StoreError(f"could not write {target}: {exc.strerror or exc}") from exc
     fsync_dir(target.parent)
+    return hashlib.sha256(data).hexdigest()
 
 
 def deserialize(data: bytes, dimension: int, file: Path) -> Any:

@@ -174,3 +174,27 @@ def test_walk_of_missing_folder_raises(tmp_path):
     with pytest.raises(ReaderError) as info:
         walk(tmp_path / "nope", WalkConfig())
     assert info.value.reason == "vanished"
+
+
+def test_an_aes_pdf_is_labelled_encrypted_not_corrupt(tmp_path):
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    if importlib.util.find_spec("cryptography") is not None:
+        pytest.skip("cryptography is installed: AES PDFs are readable")
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    stream = DecodedStreamObject()
+    stream.set_data(b"BT /F1 12 Tf 20 100 Td (Hello AES) Tj ET")
+    writer.pages[0][NameObject("/Contents")] = writer._add_object(stream)
+    writer.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    # the same key derivation (revision 3 -> 4) with streams declared AES-128: pypdf needs cryptography for them
+    aes = buffer.getvalue().replace(b"/V 2\n/R 3\n", b"/V 4\n/R 4\n/StmF /StdCF /StrF /StdCF /CF << /StdCF << "
+                                                     b"/CFM /AESV2 /Length 16 /AuthEvent /DocOpen >> >>\n")
+    path = tmp_path / "aes.pdf"
+    path.write_bytes(aes)
+    with pytest.raises(ReaderError) as info:
+        read_file(path, "aes.pdf")
+    assert info.value.reason == "encrypted" and "cryptography" in str(info.value)
