@@ -55,6 +55,10 @@ CHUNK_COLUMNS = ("rowid, id, source, ordinal, char_start, char_end, page, headin
 TABLES = ("meta", "files", "chunks", "embeddings", "chunks_fts")
 
 
+class ChunkMismatch(Exception):
+    """A chunk row whose text is not the text its hash was made from (the Store adds which index)."""
+
+
 def rebuild_hint(path: Path) -> str:
     return f"rebuild it with `ragforge index DIR --index {path} --rebuild`"
 
@@ -214,8 +218,8 @@ def chunk_hashes(conn: sqlite3.Connection) -> list[tuple[int, str]]:
 def _row_to_chunk(row: tuple) -> Chunk:
     _, cid, source, ordinal, start, end, page, heading, file_type, title, text, text_hash = row
     if content_hash(text) != text_hash:
-        raise IndexCorruptError(f"the text of chunk {cid} ({source}) does not match its recorded hash: the index "
-                                f"database was altered or damaged")
+        raise ChunkMismatch(f"the text of chunk {cid} ({source}) does not match its recorded hash: the index "
+                            f"database was altered or damaged")
     return Chunk(id=cid, source=source, text=text, start=start, end=end, ordinal=ordinal, page=page,
                  heading_path=tuple(json.loads(heading)), file_type=file_type, title=title)
 

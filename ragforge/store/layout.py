@@ -121,11 +121,11 @@ def spec_of(embedder: Embedder, fallback: str) -> str:
 
 def remove_index_files(path: Path, *, keep_database: bool = False) -> None:
     """Remove ragforge's own files from ``path`` (the manifest first), never anything else."""
-    (path / MANIFEST).unlink(missing_ok=True)
+    vectors.remove_file(path / MANIFEST)
     for suffix in () if keep_database else ("", "-wal", "-shm", "-journal"):
-        (path / f"{db.DB_FILE}{suffix}").unlink(missing_ok=True)
+        vectors.remove_file(path / f"{db.DB_FILE}{suffix}")
     for stray in vectors.stray_files(path, keep=""):
-        stray.unlink(missing_ok=True)
+        vectors.remove_file(stray)
 
 
 def index_size(path: Path) -> int:

@@ -48,6 +48,8 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
             raise db.translate(exc, self.path) from exc
+        except db.ChunkMismatch as exc:
+            raise IndexCorruptError(f"{exc}; {rebuild_hint(self.path)}") from exc
 
     return wrapper
 
@@ -166,6 +168,9 @@ class Store:
             self._index, self._vectors_file = got.index, got.name
 
     def _from_cache(self, problem: load.Problem) -> Any:
+        if not problem.damaged_file:
+            raise IndexCorruptError(f"the index at {self.path} is damaged: {problem.text}; "
+                                    f"{rebuild_hint(self.path)}")
         m = self.manifest
         index, lacking = load.from_cache(self._conn, m.model_id, m.dimension, m.metric)
         if lacking:
@@ -228,7 +233,7 @@ class Store:
         else:
             self._index, self._vectors_file = got.index, got.name
         for stray in vectors.stray_files(self.path, self._vectors_file):
-            stray.unlink(missing_ok=True)
+            vectors.remove_file(stray)
 
     def _commit(self, index: Any, write_rows: commit.WriteRows) -> None:
         old = self._vectors_file
@@ -236,7 +241,7 @@ class Store:
         if name is not None:
             self._index, self._vectors_file = index, name
             if old and old != name:
-                (self.path / old).unlink(missing_ok=True)
+                vectors.remove_file(self.path / old)
 
     @_guarded
     def apply(self, changes: ChangeSet) -> Applied:

@@ -102,6 +102,20 @@ def search(index: Any, vectors: np.ndarray, k: int, allowed: list[int] | None = 
     return index.search(query, min(k, len(allowed)), params=params)
 
 
+def remove_file(file: Path) -> None:
+    """Remove one of ragforge's own files; an (empty) folder standing in its place goes too."""
+    try:
+        file.unlink(missing_ok=True)
+    except (IsADirectoryError, PermissionError) as exc:
+        if not file.is_dir() or file.is_symlink():
+            raise StoreError(f"cannot remove {file}: {exc.strerror or exc}") from exc
+        try:
+            file.rmdir()
+        except OSError as inner:
+            raise StoreError(f"{file} is a folder where ragforge keeps a file, and it is not empty: move it "
+                             f"away") from inner
+
+
 def stray_files(folder: Path, keep: str) -> list[Path]:
     """Vector files (and temporary files of interrupted writes) other than ``keep``."""
     strays = []
