@@ -127,3 +127,45 @@ def test_nothing_in_ragforge_imports_pickle() -> None:
     offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
                  if re.search(r"^\s*(import|from)\s+(c?pickle|dill|joblib)\b", p.read_text(), re.M)]
     assert offenders == []
+
+
+def test_rebuild_keeps_the_model_the_chunking_and_the_embedding_cache(tmp_path) -> None:
+    from ragforge.config import ChunkingConfig, IndexConfig
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"f{i}.txt").write_text(f"note {i} about otters and kestrels, number {i * 7}\n")
+    config = IndexConfig(model="hashing:256", chunking=ChunkingConfig(max_tokens=12, overlap_tokens=2))
+    Index.open(tmp_path / "idx", create=True, config=config).close()
+    first = build_index(folder, tmp_path / "idx")
+    report = build_index(folder, tmp_path / "idx", rebuild=True)
+    assert report.added == 4 and report.chunks_embedded == 0
+    assert report.chunks_from_cache == report.chunks_added == first.chunks_added
+    with Index.open(tmp_path / "idx") as index:
+        info = index.info()
+        assert (info.model, info.chunking["max_tokens"], info.chunking["overlap_tokens"]) == ("hashing:256", 12, 2)
+    other = build_index(folder, tmp_path / "idx", model="hashing:64", rebuild=True)
+    assert other.chunks_embedded == other.chunks_added  # another model: nothing to reuse
+    back = build_index(folder, tmp_path / "idx", model="hashing:256", rebuild=True)
+    assert back.chunks_embedded == 0  # the first model's cache survived the switch
+
+
+def test_rebuild_of_an_older_format_or_a_lost_manifest_keeps_model_and_cache(tmp_path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("walruses rest on the ice\n")
+    build_index(folder, tmp_path / "idx", model="hashing:128")
+    manifest = tmp_path / "idx" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["format_version"] = 1
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(IndexVersionError, match="format 1.*keeps the model and the embedding cache"):
+        Index.open(tmp_path / "idx")
+    manifest.unlink()
+    with pytest.raises(IndexCorruptError, match="manifest.json is missing.*--rebuild"):
+        Index.open(tmp_path / "idx")
+    report = build_index(folder, tmp_path / "idx", rebuild=True)
+    assert report.added == 1 and report.chunks_embedded == 0
+    with Index.open(tmp_path / "idx") as index:
+        assert index.info().model == "hashing:128"
