@@ -25,6 +25,7 @@ from ragforge.chunking import chunk_document
 from ragforge.embedding.base import Embedder
 from ragforge.errors import ChunkingError, ReaderError
 from ragforge.ingest.plan import Todo
+from ragforge.readers.walk import display_name
 from ragforge.types import Chunk, Document, content_hash
 
 
@@ -78,6 +79,8 @@ def prepare_one(todo: Todo, spec: ChunkSpec, count_tokens: Callable[[str], int])
     """Read and chunk one source; a reader or chunking failure becomes :class:`Failed`."""
     try:
         document = todo.item.load()
+        if document.title is not None and document.title != display_name(document.title):
+            document = document.model_copy(update={"title": display_name(document.title)})  # a stem not in UTF-8
         chunks = chunk_document(document, max_tokens=spec.max_tokens, overlap_tokens=spec.overlap_tokens,
                                 count_tokens=count_tokens)
     except (ReaderError, ChunkingError) as exc:

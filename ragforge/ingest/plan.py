@@ -120,7 +120,7 @@ def failed(plan: Plan, source: str, reason: str, detail: str, *, indexed: bool) 
     plan.skipped.append(Skipped(source=source, reason=reason, detail=detail))
     if indexed:
         plan.dropped.append(source)
-        logger.warning("%s can no longer be indexed (%s); its chunks leave the index", source, detail)
+        logger.info("%s can no longer be indexed (%s); its chunks leave the index", source, detail)
 
 
 def _pair_renames(plan: Plan, known: dict[str, FileRow]) -> None:

@@ -75,3 +75,18 @@ def test_apply_is_the_one_write_and_takes_a_plain_value(tmp_path) -> None:
     assert applied.chunks_removed >= 1 and applied.chunks_added == 0
     assert {s for (s,) in store._conn.execute("SELECT source FROM files")} == {"f00.txt", "f02.txt"}
     store.close()
+
+
+def test_a_file_whose_name_is_not_utf8_is_indexed_under_its_escaped_name(tmp_path) -> None:
+    import os
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    with open(os.fsencode(str(folder)) + b"/caf\xe9.txt", "wb") as handle:
+        handle.write(b"cafe au lait with hot milk\n")
+    store = Store.create(tmp_path / "idx", CONFIG)
+    assert sync_folder(store, folder).added == 1
+    [(chunk, _)] = store.lexical_search("lait", 3)
+    assert chunk.source == "caf\\xe9.txt" and chunk.title == "caf\\xe9"
+    assert sync_folder(store, folder).unchanged == 1
+    store.close()
