@@ -53,7 +53,12 @@ class Runner:
 
     def hits(self, query: str, idx: str = "idx", k: int = 50) -> list[str]:
         code, out = self("query", query, "--index", idx, "-k", str(k), "--json")
-        return [h["text"] for h in json.loads(out[out.index("["):])] if code == 0 else []
+        return [h["text"] for h in _json_list(out)] if code == 0 else []
+
+
+def _json_list(out: str) -> list:
+    """The JSON list a --json command printed (a warning on stderr may follow it)."""
+    return json.loads(out[out.index("["):out.rindex("]") + 1])
 
 
 def clean(text: str) -> bool:
@@ -140,7 +145,7 @@ def _damaged(r: Runner, damage: Callable[[Path], None]) -> tuple[bool, str]:
     damage(r.work / "idx")
     code, out = r("query", "lighthouse storm", "--index", "idx", "-k", "50", "--json")
     if code == 0:
-        same = [h["text"] for h in json.loads(out[out.index("["):])] == expected
+        same = [h["text"] for h in _json_list(out)] == expected
         return same and clean(out), "same results" if same else "exit 0 with DIFFERENT results"
     last = out.strip().splitlines()[-1]
     return clean(out) and "--rebuild" in last, f"exit {code}: {last[:110]}"

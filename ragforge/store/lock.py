@@ -45,7 +45,7 @@ class WriteLock:
             raise IndexLockedError(
                 f"another process{f' (pid {holder})' if holder else ''} is writing the index at "
                 f"{self.file.parent}; waited {wait:g} s. Wait for it to finish and try again "
-                "(or pass a longer --lock-timeout)") from None
+                "(or pass a longer --lock-timeout; Python: lock_timeout=)") from None
         except OSError as exc:
             raise StoreError(f"cannot use the index's lock file {self.file}: {exc.strerror or exc}") from exc
         self._lock = lock
