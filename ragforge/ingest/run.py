@@ -78,7 +78,7 @@ class IngestRun:
 
     def _windows(self, results: Iterator[Prepared | Failed]) -> Iterator[Window]:
         """Group prepared sources into windows; texts the cache holds are not sent to be embedded."""
-        window = Window()
+        window, wanted = Window(), set()
         for result in results:
             if isinstance(result, Failed):
                 source = result.todo.item.source
@@ -89,7 +89,6 @@ class IngestRun:
                 self._tick(result.todo.item.source)
                 continue
             window.files.append(result)
-            wanted = set(window.hashes)
             for text_hash, chunk in zip(result.text_hashes, result.chunks):
                 if text_hash not in wanted:
                     wanted.add(text_hash)
@@ -97,7 +96,7 @@ class IngestRun:
                     window.texts.append(chunk.text)
             if len(window.texts) >= EMBED_WINDOW or len(window.files) >= WINDOW_FILES:
                 yield self._uncached(window)
-                window = Window()
+                window, wanted = Window(), set()
         if window.files:
             yield self._uncached(window)
 
@@ -144,7 +143,6 @@ class IngestRun:
         self.report.chunks_added += applied.chunks_added
         self.report.chunks_removed += applied.chunks_removed
         self.first_commit = False
-
 
     def _mtime(self, mtime_ns: int) -> int:
         """The mtime to record: -1 for a file modified so close to the walk that a later write in the same

@@ -54,7 +54,7 @@ def load(path: Path, conn: sqlite3.Connection, dimension: int) -> Loaded | Probl
     for _ in range(ATTEMPTS):
         name, digest, rowids = _snapshot(conn)
         problem = _load_named(path, name, digest, rowids, dimension)
-        if isinstance(problem, Loaded) or db.get_meta(conn, "vectors_file") == name:
+        if isinstance(problem, Loaded) or (db.get_meta(conn, "vectors_file") or "") == name:
             return problem
     return problem
 

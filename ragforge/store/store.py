@@ -28,7 +28,7 @@ from ragforge.errors import IndexCorruptError, ModelMismatchError, StoreError
 from ragforge.store import commit, db, load, vectors
 from ragforge.store.changeset import Applied, ChangeSet
 from ragforge.store.layout import (cache_is_usable, check_model, embedder_for, index_size, initialise,
-                                   rebuild_hint, rebuild_settings, remove_index_files, spec_of)
+                                   rebuild_hint, rebuild_settings, spec_of)
 from ragforge.store.lexical import match_expression
 from ragforge.store.lock import DEFAULT_LOCK_TIMEOUT, WriteLock
 from ragforge.store.manifest import MANIFEST, Manifest, not_found, read_manifest
@@ -147,15 +147,6 @@ class Store:
             initialise(path, config, embedder, spec_of(embedder, config.model), keep_cache=keep)
         return config
 
-    @staticmethod
-    def destroy(path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
-        """Delete the index files at ``path`` (only ragforge's own files), holding the write lock."""
-        path = Path(path).expanduser()
-        if not path.is_dir():
-            return
-        with WriteLock(path, lock_timeout):
-            remove_index_files(path)
-
     # -- the read path: never writes, deletes or locks --------------------------------------------------
     def _load_for_reading(self) -> None:
         got = load.load(self.path, self._conn, self.manifest.dimension)
@@ -184,10 +175,10 @@ class Store:
         with self._mutex:
             conn = self._conn
             for _ in range(load.ATTEMPTS):
-                if db.get_meta(conn, "vectors_file") != self._vectors_file:
+                if (db.get_meta(conn, "vectors_file") or "") != self._vectors_file:
                     self._load_for_reading()
                 conn.execute("BEGIN")
-                if db.get_meta(conn, "vectors_file") == self._vectors_file:
+                if (db.get_meta(conn, "vectors_file") or "") == self._vectors_file:
                     break
                 conn.execute("COMMIT")  # a writer committed in between: load its file and try again
             else:
@@ -337,10 +328,6 @@ class Store:
                          metric=m.metric, files=files, chunks=chunks, size_bytes=index_size(self.path),
                          format_version=m.format_version, created_at=m.created_at,
                          ragforge_version=m.ragforge_version, chunking=m.chunking)
-
-    @property
-    def vector_count(self) -> int:
-        return int(self._index.ntotal) if self._index is not None else 0
 
     def close(self) -> None:
         with self._mutex:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -169,3 +170,14 @@ def test_rebuild_of_an_older_format_or_a_lost_manifest_keeps_model_and_cache(tmp
     assert report.added == 1 and report.chunks_embedded == 0
     with Index.open(tmp_path / "idx") as index:
         assert index.info().model == "hashing:128"
+
+
+def test_a_reader_of_a_damaged_vector_file_rebuilds_it_once_not_per_query(make_store, tmp_path, caplog) -> None:
+    store = make_store()
+    sync_documents(store, _docs())
+    store._conn.execute("DELETE FROM meta WHERE key = 'vectors_file'")
+    store.close()
+    with caplog.at_level(logging.WARNING, logger="ragforge.store"), Store.open(tmp_path / "idx") as reader:
+        for _ in range(5):
+            assert reader.dense_search(reader.embedder.embed_query("note 3 on subject 9"), 1)[0][0].source == "d3"
+    assert sum("rebuilt in memory" in r.getMessage() for r in caplog.records) == 1
