@@ -39,8 +39,9 @@ def file_kind(mode: int) -> str:
 def open_regular(path: Path, source: str) -> BinaryIO:
     """Open a regular file for reading, never blocking: a FIFO, socket or device raises
     ``ReaderError(reason="not_regular")`` instead of hanging; OS errors map to vanished/unreadable."""
+    nonblocking = getattr(os, "O_NONBLOCK", 0)  # POSIX: opening a FIFO with no writer returns at once
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0))
     except FileNotFoundError as exc:
         if os.path.lexists(path):  # the name is there but its target is not: a dangling symlink
             raise ReaderError(f"{source}: broken symlink", path=source, reason="unreadable") from exc
@@ -58,7 +59,7 @@ def open_regular(path: Path, source: str) -> BinaryIO:
     if not stat.S_ISREG(mode):
         os.close(fd)
         raise ReaderError(f"{source}: {file_kind(mode)}, not a regular file", path=source, reason="not_regular")
-    if hasattr(os, "set_blocking"):
+    if nonblocking:
         os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
 
