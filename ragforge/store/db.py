@@ -55,7 +55,7 @@ CHUNK_COLUMNS = ("rowid, id, source, ordinal, char_start, char_end, page, headin
 TABLES = ("meta", "files", "chunks", "embeddings", "chunks_fts")
 
 
-class ChunkMismatch(Exception):
+class ChunkMismatch(IndexCorruptError):
     """A chunk row whose text is not the text its hash was made from (the Store adds which index)."""
 
 
