@@ -47,7 +47,7 @@ _EXPORTS: dict[str, str] = {
     "RagforgeError": "ragforge.errors",
     "SearchOptions": "ragforge.retrieval.search",
     "Section": "ragforge.types",
-    "SyncReport": "ragforge.store",
+    "SyncReport": "ragforge.ingest",
     "WalkConfig": "ragforge.config",
     "Where": "ragforge.store",
     "make_embedder": "ragforge.embedding",
@@ -63,7 +63,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ragforge.query import QueryConfig, QueryEngine
     from ragforge.retrieval.index import Index, open_index
     from ragforge.retrieval.search import SearchOptions
-    from ragforge.store import SyncReport, Where
+    from ragforge.ingest import SyncReport
+    from ragforge.store import Where
     from ragforge.types import Answer, Chunk, Citation, Document, Hit, Section
 
 

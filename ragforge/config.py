@@ -40,7 +40,8 @@ class WalkConfig(_Settings):
     include: tuple[str, ...] = ()  # globs on the POSIX path relative to the folder; empty = every supported file
     exclude: tuple[str, ...] = ()
     include_hidden: bool = False
-    follow_symlinks: bool = True
+    follow_symlinks: bool = True  # symlinks whose target stays inside the folder
+    follow_links_outside: bool = False  # also symlinks that leave it (CLI: --follow-links)
     max_file_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
 
 

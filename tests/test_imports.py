@@ -15,11 +15,12 @@ RANK = {
     "_ollama": 1, "_http": 1, "retry": 1, "_registry": 1,
     "readers": 2, "chunking": 2, "embedding": 2, "llm": 2, "graph": 2,
     "store": 3,
-    "retrieval": 4,
-    "query": 5,
-    "eval": 6,
-    "cli": 7, "mcp": 7,
-    "testing": 8,
+    "ingest": 4,
+    "retrieval": 5,
+    "query": 6,
+    "eval": 7,
+    "cli": 8, "mcp": 8,
+    "testing": 9,
 }
 FOUNDATION_ALLOWED_WITHIN = {("types", "errors"), ("config", "errors"), ("config", "types"),
                              ("cli", "mcp")}  # the `ragforge mcp` command starts the MCP shell

@@ -19,16 +19,45 @@ MODES = ("dense", "lexical", "hybrid")
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn RagforgeError into ``Error: ...`` and exit 1."""
+    """The CLI's error boundary: every error becomes one line ``Error: ...`` and exit status 1, never a
+    traceback (``RAGFORGE_DEBUG=1`` shows it). Click's own usage errors and exits pass through."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except RagforgeError as exc:
-            raise click.ClickException(str(exc)) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as exc:  # noqa: BLE001 - the boundary: whatever it is, one line
+            if os.environ.get("RAGFORGE_DEBUG"):
+                raise
+            raise click.ClickException(error_line(exc)) from exc
 
     return wrapper
+
+
+def error_line(exc: BaseException) -> str:
+    """One line that says what went wrong, for any exception."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, RagforgeError):
+        text = str(exc)
+    elif isinstance(exc, ValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ())) or exc.title
+        text = f"invalid setting {where}: {first.get('msg', exc)}"
+    elif isinstance(exc, OSError):
+        name = f"{exc.filename}: " if exc.filename else ""
+        text = f"{name}{exc.strerror or exc}"
+    elif type(exc).__module__.startswith("sqlite3"):
+        text = f"the index database failed ({exc}); if it persists, rebuild the index with --rebuild"
+    elif isinstance(exc, MemoryError):
+        text = "out of memory; try a smaller batch or fewer files at once"
+    else:
+        text = f"unexpected {type(exc).__name__}: {exc} (RAGFORGE_DEBUG=1 shows the traceback)"
+    return " ".join(text.split()) or type(exc).__name__
 
 
 def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,6 +90,19 @@ def llm_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def lock_timeout_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--lock-timeout", type=click.FloatRange(min=0), default=10.0, show_default=True,
+                        metavar="SECONDS", help="How long to wait for another process writing the index.")(fn)
+
+
+def eval_index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--index for eval commands: no environment default, so an eval never writes into the user's index."""
+    return click.option(
+        "--index", "index_path", type=click.Path(path_type=Path), default=None,
+        help="Index directory to build and reuse for this gold set (default: a temporary index, removed after; "
+             "$RAGFORGE_INDEX is not used). An index that mirrors a folder is refused.")(fn)
 
 
 def resolve_index(path: Path | None) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ragforge.cli._common import MODES, Progress, friendly_errors, index_option, llm_options
+from ragforge.cli._common import MODES, Progress, eval_index_option, friendly_errors, llm_options
 
 
 @click.group("eval")
@@ -23,7 +23,7 @@ def eval_group() -> None:
 @click.option("--rerank", default=None, metavar="MODEL",
               help="Rerank every mode's top hits with this cross-encoder (name or path).")
 @click.option("--model", default=None, help="Embedding model (default all-MiniLM-L6-v2).")
-@index_option
+@eval_index_option
 @click.option("--limit", type=int, default=None, help="Only the first N queries.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Write results.json, report.md and a plot here.")
@@ -55,7 +55,7 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
               help="What answers: the query engine, or the plain-RAG baseline (same passages, one prompt).")
 @click.option("--judge", default=None, help="A model that judges faithfulness (optional; same spellings as --llm).")
 @click.option("--model", default=None, help="Embedding model (default all-MiniLM-L6-v2).")
-@index_option
+@eval_index_option
 @click.option("--limit", type=int, default=None,
               help="Only N questions, spread evenly over the set (keeps answerable/unanswerable mixes).")
 @click.option("--baseline", default=None, metavar="plain|RESULTS",

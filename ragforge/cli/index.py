@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from ragforge.cli._common import Progress, friendly_errors, index_option, resolve_index
+from ragforge.cli._common import Progress, friendly_errors, index_option, lock_timeout_option, resolve_index
 
 
 @click.command("index")
@@ -18,28 +19,42 @@ from ragforge.cli._common import Progress, friendly_errors, index_option, resolv
 @click.option("--include", multiple=True, metavar="GLOB", help="Only index paths matching GLOB (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (repeatable).")
 @click.option("--hidden", is_flag=True, help="Also index hidden files and folders.")
-@click.option("--max-file-mb", type=float, default=50.0, show_default=True, help="Skip files larger than this.")
-@click.option("--rebuild", is_flag=True, help="Delete the index and build it again (e.g. to change model).")
+@click.option("--follow-links", is_flag=True, help="Also follow symlinks whose target is outside FOLDER.")
+@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), default=50.0, show_default=True,
+              help="Skip files larger than this.")
+@click.option("--rebuild", is_flag=True, help="Empty the index and build it again; keeps its model (unless "
+              "--model), its chunking and its embedding cache.")
 @click.option("--retarget", is_flag=True,
               help="Let the index follow FOLDER when it mirrored another folder (moved, or replaced).")
+@lock_timeout_option
+@click.option("--show-skipped", is_flag=True, help="List every skipped file (the summary lists the first 20).")
+@click.option("--json", "as_json", is_flag=True, help="Print the sync report as JSON (every skipped file).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @friendly_errors
 def index_cmd(folder: Path, index_path: Path | None, model: str | None, include: tuple[str, ...],
-              exclude: tuple[str, ...], hidden: bool, max_file_mb: float, rebuild: bool, retarget: bool,
-              quiet: bool) -> None:
-    """Index FOLDER: add new files, re-embed changed ones, drop deleted ones."""
+              exclude: tuple[str, ...], hidden: bool, follow_links: bool, max_file_mb: float, rebuild: bool,
+              retarget: bool, lock_timeout: float, show_skipped: bool, as_json: bool, quiet: bool) -> None:
+    """Index FOLDER: add new files, re-embed changed ones, drop deleted ones.
+
+    A file that can no longer be indexed (emptied, binary, unreadable, too large) loses its chunks, and the
+    summary says so. FIFOs, sockets and devices are skipped, and so are symlinks leaving FOLDER unless
+    --follow-links.
+    """
     from ragforge.config import WalkConfig
     from ragforge.retrieval.index import build_index
 
-    walk = WalkConfig(include=include, exclude=exclude, include_hidden=hidden,
-                      max_file_bytes=int(max_file_mb * 1024 * 1024))
-    progress = Progress("indexing", enabled=not quiet)
+    walk = WalkConfig(include=include, exclude=exclude, include_hidden=hidden, follow_links_outside=follow_links,
+                      max_file_bytes=max(1, int(max_file_mb * 1024 * 1024)))
+    progress = Progress("indexing", enabled=not (quiet or as_json))
     try:
         report = build_index(folder, resolve_index(index_path), model=model, walk=walk, rebuild=rebuild,
-                             retarget=retarget, progress=progress)
+                             retarget=retarget, progress=progress, lock_timeout=lock_timeout)
     finally:
         progress.close()
-    click.echo(report.summary())
+    if as_json:
+        click.echo(json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        return
+    click.echo(report.summary(show_skipped=show_skipped))
 
 
 @click.command("info")
@@ -47,14 +62,37 @@ def index_cmd(folder: Path, index_path: Path | None, model: str | None, include:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @friendly_errors
 def info_cmd(index_path: Path | None, as_json: bool) -> None:
-    """Describe an index: model, dimension, files, chunks, size."""
+    """Describe an index: the folder it mirrors, model, files, chunks, size."""
     from ragforge.retrieval.index import open_index
 
     with open_index(resolve_index(index_path)) as index:
         info = index.info()
-    data = info.model_dump(mode="json")
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(info.model_dump(mode="json"), indent=2, ensure_ascii=False))
         return
-    for key, value in data.items():
-        click.echo(f"{key:>16}: {value}")
+    for label, value in info_lines(info.model_dump(mode="json")):
+        click.echo(f"{label:<9} {value}")
+
+
+def info_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
+    chunking = data.get("chunking") or {}
+    size = chunking.get("max_tokens") or "the model's maximum"
+    return [
+        ("index", data["path"]),
+        ("mirrors", data.get("root") or "no folder (documents given from Python)"),
+        ("model", f"{data['model']} ({data['model_id']}, dimension {data['dimension']}, metric {data['metric']})"),
+        ("files", str(data["files"])),
+        ("chunks", str(data["chunks"])),
+        ("chunking", f"{size} tokens, overlap {chunking.get('overlap_tokens', 0)}"),
+        ("size", _size(data["size_bytes"])),
+        ("created", f"{data['created_at']} by ragforge {data['ragforge_version']} "
+                    f"(index format {data['format_version']})"),
+    ]
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)  # pragma: no cover

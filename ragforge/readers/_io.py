@@ -6,7 +6,9 @@ import codecs
 import errno
 import logging
 import os
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from ragforge.errors import ReaderError
 from ragforge.types import Section
@@ -24,22 +26,52 @@ _BOMS = (
 )
 
 
-def read_bytes(path: Path, source: str) -> bytes:
-    """The file's bytes; OS errors become ``ReaderError`` with reason vanished/unreadable."""
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def open_regular(path: Path, source: str) -> BinaryIO:
+    """Open a regular file for reading, never blocking: a FIFO, socket or device raises
+    ``ReaderError(reason="not_regular")`` instead of hanging; OS errors map to vanished/unreadable."""
+    nonblocking = getattr(os, "O_NONBLOCK", 0)  # POSIX: opening a FIFO with no writer returns at once
     try:
-        return Path(path).read_bytes()
+        fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0))
     except FileNotFoundError as exc:
         if os.path.lexists(path):  # the name is there but its target is not: a dangling symlink
             raise ReaderError(f"{source}: broken symlink", path=source, reason="unreadable") from exc
         raise ReaderError(f"{source}: file vanished before it could be read", path=source,
                           reason="vanished") from exc
     except IsADirectoryError as exc:
-        raise ReaderError(f"{source}: is a directory, not a file", path=source, reason="unreadable") from exc
+        raise ReaderError(f"{source}: is a directory, not a file", path=source, reason="not_regular") from exc
     except PermissionError as exc:
         raise ReaderError(f"{source}: permission denied", path=source, reason="unreadable") from exc
     except OSError as exc:
-        reason = "symlink_loop" if exc.errno == errno.ELOOP else "unreadable"
-        raise ReaderError(f"{source}: cannot be read ({exc})", path=source, reason=reason) from exc
+        reasons = {errno.ELOOP: "symlink_loop", errno.ENXIO: "not_regular"}  # ENXIO: a socket
+        raise ReaderError(f"{source}: cannot be opened ({exc.strerror or exc})", path=source,
+                          reason=reasons.get(exc.errno or 0, "unreadable")) from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ReaderError(f"{source}: {file_kind(mode)}, not a regular file", path=source, reason="not_regular")
+    if nonblocking:
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_bytes(path: Path, source: str) -> bytes:
+    """The bytes of a regular file; anything else, or an OS error, is a ``ReaderError`` with a reason."""
+    with open_regular(path, source) as handle:
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise ReaderError(f"{source}: cannot be read ({exc.strerror or exc})", path=source,
+                              reason="unreadable") from exc
 
 
 def looks_binary(data: bytes) -> bool:

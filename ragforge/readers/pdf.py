@@ -31,7 +31,10 @@ def _open(data: bytes, source: str) -> Any:
         len(reader.pages)  # forces the page tree to be parsed
     except ReaderError:
         raise
-    except (FileNotDecryptedError, DependencyError) as exc:
+    except DependencyError as exc:
+        raise ReaderError(f"{source}: AES-encrypted PDF; `pip install cryptography` lets ragforge read it "
+                          f"({exc})", path=source, reason="encrypted") from exc
+    except FileNotDecryptedError as exc:
         raise ReaderError(f"{source}: encrypted PDF ({exc})", path=source, reason="encrypted") from exc
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
             RecursionError, OSError, UnicodeError, ZeroDivisionError) as exc:
@@ -50,13 +53,20 @@ def _decrypt(reader: Any, source: str) -> None:
                           reason="encrypted") from exc
     if result == PasswordType.NOT_DECRYPTED:
         raise ReaderError(f"{source}: encrypted PDF needs a password", path=source, reason="encrypted")
+    if len(reader.pages):
+        reader.pages[0].get_contents()  # AES without the cryptography package raises DependencyError here
 
 
 def _page_texts(reader: Any, source: str) -> list[tuple[int, str]]:
+    from pypdf.errors import DependencyError
+
     pages: list[tuple[int, str]] = []
     for number in range(1, len(reader.pages) + 1):
         try:
             text = reader.pages[number - 1].extract_text() or ""
+        except DependencyError as exc:  # AES needs the cryptography package; the file itself is fine
+            raise ReaderError(f"{source}: AES-encrypted PDF; `pip install cryptography` lets ragforge read it "
+                              f"({exc})", path=source, reason="encrypted") from exc
         except Exception as exc:  # noqa: BLE001 - pypdf raises anything on a bad page; skip just that page
             logger.warning("%s: page %d skipped, text extraction failed (%s: %s)", source, number,
                            type(exc).__name__, exc)

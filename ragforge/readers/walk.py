@@ -7,10 +7,14 @@ Glob rules (include/exclude, matched against the POSIX path relative to the fold
   A pattern with a ``/`` is matched against the whole path and against each ancestor folder, so ``docs/api``
   matches everything under it. Matching is case-sensitive. Exclude wins over include.
 Hidden files and folders (dot-prefixed) are skipped unless ``include_hidden``. Folders that hold an index
-(``manifest.json`` beside ``ragforge.sqlite``) are never walked. Symlinked folders are walked after the real
-tree, once per real folder, so a loop or a second link to a folder already walked is reported as
-``symlink_loop`` and never repeats files. Files with unsupported suffixes are ignored quietly unless an
-include glob names them, in which case they are reported as ``unsupported``.
+(``manifest.json`` beside ``ragforge.sqlite``) are never walked (reported as ``index``). Only regular files
+are read: a FIFO, socket or device is reported as ``not_regular`` (reading a FIFO would block forever).
+Symlinks are followed while their target stays inside the folder; one that leaves it is reported as
+``outside_link`` unless ``follow_links_outside``. Symlinked folders are walked after the real tree, once per
+real folder, so a loop or a second link to a folder already walked is reported as ``symlink_loop`` and never
+repeats files. A name that is not valid UTF-8 gets a lossless escaped source (``caf\\xe9.txt`` for the byte
+0xE9); two names with the same source are reported as ``duplicate_name``. Files with unsupported suffixes are
+ignored quietly unless an include glob names them, in which case they are reported as ``unsupported``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ragforge.config import WalkConfig
 from ragforge.errors import ReaderError
+from ragforge.readers._io import file_kind
 from ragforge.readers.registry import supported_suffixes
 
 INDEX_MARKERS = ("manifest.json", "ragforge.sqlite")
@@ -48,6 +54,7 @@ class Skipped(BaseModel):
 
     source: str
     # too_large unsupported binary empty corrupt encrypted undecodable unreadable vanished symlink_loop
+    # not_regular outside_link index duplicate_name
     reason: str
     detail: str = ""
 
@@ -108,12 +115,14 @@ def _matches_any(patterns: tuple[str, ...], source: str) -> bool:
 class _Walker:
     def __init__(self, root: Path, config: WalkConfig) -> None:
         self.root = root
+        self.real_root = root.resolve()
         self.config = config
         self.suffixes = supported_suffixes()  # asked per walk: readers registered later are seen
         self.files: list[FileEntry] = []
         self.skipped: list[Skipped] = []
         self.visited: set[tuple[int, int]] = set()
         self.linked_dirs: list[tuple[str, Path]] = []
+        self.sources: set[str] = set()
 
     def run(self) -> WalkResult:
         self._walk_tree(self.root, "")
@@ -146,7 +155,11 @@ class _Walker:
                                         detail="folder already walked through another path"))
             return False
         self.visited.add(key)
-        return not all((folder / name).is_file() for name in INDEX_MARKERS)
+        if all((folder / name).is_file() for name in INDEX_MARKERS):
+            self.skipped.append(Skipped(source=rel or ".", reason="index",
+                                        detail="holds a ragforge index; index folders are never indexed"))
+            return False
+        return True
 
     def _scan(self, folder: Path, rel: str) -> list[tuple[Path, str]]:
         try:
@@ -159,11 +172,12 @@ class _Walker:
         for entry in entries:
             if entry.name.startswith(".") and not self.config.include_hidden:
                 continue
-            source = f"{rel}/{entry.name}" if rel else entry.name
+            name = display_name(entry.name)
+            source = f"{rel}/{name}" if rel else name
             if _matches_any(self.config.exclude, source):
                 continue
             is_link = entry.is_symlink()
-            if is_link and not self.config.follow_symlinks:
+            if is_link and not self._follow(entry, source):
                 continue
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
@@ -176,6 +190,21 @@ class _Walker:
             else:
                 self._add_file(Path(entry.path), source)
         return subdirs
+
+    def _follow(self, entry: os.DirEntry, source: str) -> bool:
+        if not self.config.follow_symlinks:
+            return False
+        if self.config.follow_links_outside:
+            return True
+        try:
+            target = Path(entry.path).resolve()
+        except (OSError, RuntimeError):
+            return True  # a loop or a dangling link: reported when it is stat'ed
+        if target == self.real_root or self.real_root in target.parents:
+            return True
+        self.skipped.append(Skipped(source=source, reason="outside_link",
+                                    detail=f"symlink to {target}, outside the folder (--follow-links follows it)"))
+        return False
 
     def _add_file(self, path: Path, source: str) -> None:
         config = self.config
@@ -197,11 +226,29 @@ class _Walker:
             reason = "symlink_loop" if exc.errno == errno.ELOOP else "unreadable"
             self.skipped.append(Skipped(source=source, reason=reason, detail=str(exc)))
             return
+        if not stat.S_ISREG(st.st_mode):
+            self.skipped.append(Skipped(source=source, reason="not_regular",
+                                        detail=f"{file_kind(st.st_mode)}, not a regular file"))
+            return
+        if source in self.sources:
+            self.skipped.append(Skipped(source=source, reason="duplicate_name",
+                                        detail="another file has the same (escaped) name"))
+            return
+        self.sources.add(source)
         if st.st_size > config.max_file_bytes:
             detail = f"{st.st_size} bytes > max_file_bytes={config.max_file_bytes}"
             self.skipped.append(Skipped(source=source, reason="too_large", detail=detail))
             return
         self.files.append(FileEntry(path=path, source=source, size=st.st_size, mtime_ns=st.st_mtime_ns))
+
+
+def display_name(name: str) -> str:
+    """The name itself when it is valid UTF-8; else its bytes with the invalid ones escaped as ``\\xNN``."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
 
 
 def walk(folder: Path | str, config: WalkConfig | None = None) -> WalkResult:

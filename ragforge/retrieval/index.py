@@ -16,10 +16,10 @@ from typing import Any
 from ragforge.config import DEFAULT_MODEL, IndexConfig, WalkConfig
 from ragforge.embedding.base import Embedder
 from ragforge.errors import ConfigError
-from ragforge.store import DEFAULT_LOCK_TIMEOUT, IndexInfo, Store, SyncReport, Where
-from ragforge.store.manifest import read_manifest
+from ragforge.ingest import Executor, Progress, SyncReport, sync_documents, sync_folder
+from ragforge.store import DEFAULT_LOCK_TIMEOUT, IndexInfo, Store, Where
 from ragforge.store.layout import check_model, embedder_for
-from ragforge.store.writer import Progress
+from ragforge.store.manifest import read_manifest
 from ragforge.types import Document, Hit
 
 
@@ -63,10 +63,11 @@ class Index:
 
     def sync(self, folder: str | Path, *, include: Iterable[str] = (), exclude: Iterable[str] = (),
              walk: WalkConfig | None = None, progress: Progress | None = None,
-             retarget: bool = False) -> SyncReport:
+             retarget: bool = False, executor: Executor | None = None) -> SyncReport:
         """Index ``folder``: add new files, re-embed changed ones, drop deleted ones.
 
         An index mirrors one folder; ``retarget=True`` lets it follow a folder that moved (or replace it).
+        ``executor`` runs reading, chunking and embedding (default: in this process).
         """
         include, exclude = tuple(include), tuple(exclude)
         if walk is None:
@@ -74,18 +75,21 @@ class Index:
         elif include or exclude:
             walk = walk.model_copy(update={"include": walk.include + include,
                                            "exclude": walk.exclude + exclude})
-        return self.store.sync_folder(folder, walk, progress, retarget=retarget)
+        return sync_folder(self.store, folder, walk, progress, retarget=retarget, executor=executor)
 
     def sync_documents(self, docs: Iterable[Document], *, delete_missing: bool = True,
-                       progress: Progress | None = None) -> SyncReport:
-        """Index in-memory documents keyed by ``Document.source``."""
-        return self.store.sync_documents(docs, delete_missing=delete_missing, progress=progress)
+                       progress: Progress | None = None, retarget: bool = False) -> SyncReport:
+        """Index in-memory documents keyed by ``Document.source`` (refused, unless ``retarget``, when that
+        would remove the files of the folder this index mirrors)."""
+        return sync_documents(self.store, docs, delete_missing=delete_missing, progress=progress,
+                              retarget=retarget)
 
     def search(self, query: str, k: int = 5, *, where: Where | dict[str, Any] | None = None,
                mode: str = "hybrid", rerank: Any = None, options: Any = None) -> list[Hit]:
         """The top ``k`` hits: ``mode`` is "dense", "lexical" or "hybrid"; ``where`` filters by path/type."""
         from ragforge.retrieval.search import run_search
 
+        query = clean_text(query)
         return run_search(self.store, self.store.embedder, query, k, Where.coerce(where), mode, rerank,
                           options)
 
@@ -108,17 +112,45 @@ class Index:
 open_index = Index.open
 
 
+def clean_text(text: str) -> str:
+    """``text`` as valid Unicode: bytes that were not UTF-8 (lone surrogates, e.g. from the command line)
+    become U+FFFD, so tokenizers and SQLite never see them."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
+def check_index_outside(folder: Path, index_path: Path) -> None:
+    """An index may not be the folder it indexes (it would index nothing, and later syncs of the folder would
+    find nothing either); one inside a subfolder is skipped by the walk and reported."""
+    if folder.resolve() == index_path.resolve():
+        raise ConfigError(f"the index {index_path} would be the folder it indexes; put it elsewhere "
+                          f"(--index PATH outside {folder})")
+    if index_path.resolve() in folder.resolve().parents:
+        raise ConfigError(f"the folder {folder} is inside the index {index_path}; put the index elsewhere")
+
+
 def build_index(folder: str | Path, index_path: str | Path, *, model: str | None = None,
                 walk: WalkConfig | None = None, rebuild: bool = False, progress: Progress | None = None,
                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, retarget: bool = False) -> SyncReport:
     """What ``ragforge index`` does: create or open the index (rebuilding it if asked) and sync ``folder``.
 
-    Without ``model`` an existing index keeps its own model; a new one uses the default model.
+    Without ``model`` an existing index keeps its own model; a new one uses the default model. ``rebuild``
+    empties the index first but keeps its model (unless ``model`` is given), its chunking and its embedding
+    cache, so unchanged text is not embedded again.
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder")
+    check_index_outside(folder, Path(index_path).expanduser())
     if rebuild:
-        Store.destroy(index_path, lock_timeout=lock_timeout)
+        Store.rebuild(index_path, model=model, lock_timeout=lock_timeout)
     with Index.open(index_path, model=model, create=True, lock_timeout=lock_timeout) as index:
         return index.sync(folder, walk=walk, progress=progress, retarget=retarget)

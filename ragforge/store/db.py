@@ -2,7 +2,11 @@
 
 Tables: ``files`` (one row per source), ``chunks`` (rowid = FAISS id), ``chunks_fts`` (FTS5, external content
 on ``chunks``, kept in step by triggers inside the same transaction), ``embeddings`` (the cache, keyed by
-model id and chunk-text hash) and ``meta`` (``vectors_file``, ``generation``, ``next_rowid``).
+model id and chunk-text hash) and ``meta`` (``vectors_file`` and its ``vectors_sha256``, ``generation``,
+``next_rowid``, ``root``, and ``manifest``: the exact text of manifest.json, written in the same transaction
+that creates the index, so a manifest edited or damaged on disk is detected on open).
+
+Every sqlite3 error a damaged file can cause is translated by :func:`translate` into one of ours.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ragforge.errors import IndexCorruptError, StoreError
+from ragforge.errors import IndexCorruptError, IndexLockedError, StoreError
 from ragforge.readers import glob_match
-from ragforge.types import Chunk
+from ragforge.types import Chunk, content_hash
 
 DB_FILE = "ragforge.sqlite"
 _BATCH = 500  # ids per IN (...) list
+QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024  # quick_check on open below this size (0.3 s per 100 MB)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,7 +50,26 @@ CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
 END;
 """
 
-CHUNK_COLUMNS = "rowid, id, source, ordinal, char_start, char_end, page, heading_path, file_type, title, text"
+CHUNK_COLUMNS = ("rowid, id, source, ordinal, char_start, char_end, page, heading_path, file_type, title, text, "
+                 "text_hash")
+TABLES = ("meta", "files", "chunks", "embeddings", "chunks_fts")
+
+
+class ChunkMismatch(IndexCorruptError):
+    """A chunk row whose text is not the text its hash was made from (the Store adds which index)."""
+
+
+def rebuild_hint(path: Path) -> str:
+    return f"rebuild it with `ragforge index DIR --index {path} --rebuild`"
+
+
+def translate(exc: sqlite3.Error, path: Path) -> StoreError:
+    """One of our errors for a sqlite3 error: busy -> IndexLockedError, anything else -> IndexCorruptError."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return IndexLockedError(f"the index database at {path} is busy ({text}); try again, or pass a longer "
+                                f"--lock-timeout")
+    return IndexCorruptError(f"the index database {path / DB_FILE} is damaged ({text}); {rebuild_hint(path)}")
 
 
 @dataclass(frozen=True)
@@ -57,20 +81,50 @@ class FileRow:
 
 
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
+    """A connection; opening for reading writes nothing (WAL mode is a property of the file)."""
     file = path / DB_FILE
-    if not create and not file.exists():
-        raise IndexCorruptError(f"{file} is missing: rebuild the index with "
-                                f"`ragforge index DIR --index {path} --rebuild`")
+    if not create and not file.is_file():
+        raise IndexCorruptError(f"{file} is missing; {rebuild_hint(path)}")
+    conn = None
     try:
         conn = sqlite3.connect(file, isolation_level=None, check_same_thread=False, timeout=30.0)
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.create_function("rf_glob", 2, _glob, deterministic=True)
         if create:
+            conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
-    except sqlite3.DatabaseError as exc:
-        raise IndexCorruptError(f"{file} is not a readable SQLite database ({exc})") from exc
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        raise translate(exc, path) from exc
     return conn
+
+
+def check(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise IndexCorruptError unless every table is there and (when the file is small enough to make it
+    cheap) ``PRAGMA quick_check`` passes."""
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
+        missing = [t for t in TABLES if t not in names]
+        if missing:
+            raise IndexCorruptError(f"the index database {path / DB_FILE} lacks the table(s) {', '.join(missing)}; "
+                                    f"{rebuild_hint(path)}")
+        if (path / DB_FILE).stat().st_size <= QUICK_CHECK_MAX_BYTES:
+            result = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
+            if result != ["ok"]:
+                raise IndexCorruptError(f"the index database {path / DB_FILE} fails its integrity check "
+                                        f"({'; '.join(result)[:200]}); {rebuild_hint(path)}")
+    except sqlite3.Error as exc:
+        raise translate(exc, path) from exc
+
+def reset(conn: sqlite3.Connection) -> None:
+    """Drop every table but the embedding cache, then create the schema again (a rebuild keeps the cache)."""
+    conn.executescript("""
+        DROP TRIGGER IF EXISTS chunks_fts_insert; DROP TRIGGER IF EXISTS chunks_fts_delete;
+        DROP TABLE IF EXISTS chunks_fts; DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS files;
+        DROP TABLE IF EXISTS meta;
+    """)
+    conn.executescript(SCHEMA)
 
 
 def _glob(pattern: str | None, source: str | None) -> bool:
@@ -162,7 +216,10 @@ def chunk_hashes(conn: sqlite3.Connection) -> list[tuple[int, str]]:
 
 
 def _row_to_chunk(row: tuple) -> Chunk:
-    _, cid, source, ordinal, start, end, page, heading, file_type, title, text = row
+    _, cid, source, ordinal, start, end, page, heading, file_type, title, text, text_hash = row
+    if content_hash(text) != text_hash:
+        raise ChunkMismatch(f"the text of chunk {cid} ({source}) does not match its recorded hash: the index "
+                            f"database was altered or damaged")
     return Chunk(id=cid, source=source, text=text, start=start, end=end, ordinal=ordinal, page=page,
                  heading_path=tuple(json.loads(heading)), file_type=file_type, title=title)
 

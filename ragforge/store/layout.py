@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
+from typing import Any
 
-from ragforge.config import IndexConfig
+from pydantic import ValidationError
+
+from ragforge.config import ChunkingConfig, IndexConfig
 from ragforge.embedding import make_embedder
 from ragforge.embedding.base import Embedder
-from ragforge.errors import ModelMismatchError
+from ragforge.errors import ModelMismatchError, StoreError
 from ragforge.store import db, vectors
-from ragforge.store.lock import LOCK_FILE
-from ragforge.store.manifest import MANIFEST, Manifest, new_manifest, write_manifest
+from ragforge.store.db import rebuild_hint
+from ragforge.store.lock import LOCK_FILE, OWNER_FILE
+from ragforge.store.manifest import MANIFEST, Manifest, atomic_write, lenient_settings, new_manifest, render
 
 
 def embedder_for(spec: str, batch_size: int = 32) -> Embedder:
@@ -18,25 +24,79 @@ def embedder_for(spec: str, batch_size: int = 32) -> Embedder:
     return make_embedder(spec, **kwargs)
 
 
-def rebuild_hint(path: Path) -> str:
-    return f"rebuild it with `ragforge index DIR --index {path} --rebuild`"
-
-
-def initialise(path: Path, config: IndexConfig, embedder: Embedder, spec: str) -> None:
-    """Write an empty index: SQLite schema and meta, an empty vector file, and the manifest last."""
-    remove_index_files(path)
+def initialise(path: Path, config: IndexConfig, embedder: Embedder, spec: str, *,
+               keep_cache: bool = False) -> None:
+    """Write an empty index: SQLite schema and meta (with the manifest's text and the vector file's checksum,
+    in one transaction), an empty vector file, and the manifest last. With ``keep_cache`` the database
+    already there keeps its embedding cache (a rebuild)."""
+    remove_index_files(path, keep_database=keep_cache)
     conn = db.connect(path, create=True)
     try:
+        if keep_cache:
+            db.reset(conn)
         name = vectors.vector_file_name(0)
-        vectors.write(vectors.new_index(embedder.dimension, config.metric), path / name)
-        with conn:
-            for key, value in (("vectors_file", name), ("generation", 0), ("next_rowid", 1)):
-                db.set_meta(conn, key, value)
+        digest = vectors.write(vectors.new_index(embedder.dimension, config.metric), path / name)
+        text = render(new_manifest(
+            model=spec, model_id=embedder.model_id, dimension=embedder.dimension, metric=config.metric,
+            chunking=config.chunking.model_dump(), batch_size=config.batch_size))
+        conn.execute("BEGIN IMMEDIATE")
+        for key, value in (("vectors_file", name), ("vectors_sha256", digest), ("generation", 0),
+                           ("next_rowid", 1), ("manifest", text)):
+            db.set_meta(conn, key, value)
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise db.translate(exc, path) from exc
     finally:
         conn.close()
-    write_manifest(path, new_manifest(
-        model=spec, model_id=embedder.model_id, dimension=embedder.dimension, metric=config.metric,
-        chunking=config.chunking.model_dump(), batch_size=config.batch_size))
+    atomic_write(path / MANIFEST, text.encode("utf-8"))
+
+
+def rebuild_settings(path: Path, model: str | None) -> IndexConfig:
+    """The settings an index at ``path`` was built with, as far as they can be read (the copy in SQLite,
+    else manifest.json), with ``model`` instead of its model when given; defaults for what is unreadable."""
+    data = _recorded_manifest(path) or lenient_settings(path)
+    fields: dict[str, Any] = {}
+    for key in ("model", "metric", "batch_size"):
+        if data.get(key) is not None:
+            fields[key] = data[key]
+    try:
+        fields["chunking"] = ChunkingConfig(**data["chunking"])
+    except Exception:  # noqa: BLE001 - missing or malformed: the default chunking
+        pass
+    if model is not None:
+        fields["model"] = model
+    try:
+        return IndexConfig(**fields)
+    except ValidationError:
+        return IndexConfig(**({"model": model} if model else {}))
+
+
+def _recorded_manifest(path: Path) -> dict[str, Any]:
+    try:
+        conn = db.connect(path)
+    except StoreError:
+        return {}
+    try:
+        return json.loads(db.get_meta(conn, "manifest") or "{}")
+    except (sqlite3.Error, ValueError):
+        return {}
+    finally:
+        conn.close()
+
+
+def cache_is_usable(path: Path) -> bool:
+    """Whether the database at ``path`` is sound enough to keep its embedding cache through a rebuild."""
+    try:
+        conn = db.connect(path)
+    except StoreError:
+        return False
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return "embeddings" in names and [r[0] for r in conn.execute("PRAGMA quick_check(1)")] == ["ok"]
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
 
 
 def check_model(path: Path, manifest: Manifest, embedder: Embedder) -> None:
@@ -59,18 +119,18 @@ def spec_of(embedder: Embedder, fallback: str) -> str:
     return embedder.model_id
 
 
-def remove_index_files(path: Path) -> None:
+def remove_index_files(path: Path, *, keep_database: bool = False) -> None:
     """Remove ragforge's own files from ``path`` (the manifest first), never anything else."""
-    (path / MANIFEST).unlink(missing_ok=True)
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        (path / f"{db.DB_FILE}{suffix}").unlink(missing_ok=True)
+    vectors.remove_file(path / MANIFEST)
+    for suffix in () if keep_database else ("", "-wal", "-shm", "-journal"):
+        vectors.remove_file(path / f"{db.DB_FILE}{suffix}")
     for stray in vectors.stray_files(path, keep=""):
-        stray.unlink(missing_ok=True)
+        vectors.remove_file(stray)
 
 
 def index_size(path: Path) -> int:
     total = 0
     for entry in path.iterdir():
-        if entry.name != LOCK_FILE and entry.is_file():
+        if entry.name not in (LOCK_FILE, OWNER_FILE) and entry.is_file():
             total += entry.stat().st_size
     return total

@@ -1,61 +1,58 @@
-"""The write lock: ``fcntl.flock`` on ``<index>/write.lock``. Readers never take it."""
+"""The write lock: ``<index>/write.lock`` through the ``filelock`` package (flock on POSIX, msvcrt on
+Windows, so importing the store works everywhere). Readers never take it.
+
+The holder writes its pid to ``write.owner`` so a writer that gives up can say which process holds the lock.
+"""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import time
 from pathlib import Path
 from types import TracebackType
 
 from ragforge.errors import IndexLockedError, StoreError
 
 LOCK_FILE = "write.lock"
+OWNER_FILE = "write.owner"
 DEFAULT_LOCK_TIMEOUT = 10.0
 
 
 class WriteLock:
-    """Exclusive across processes. ``acquire`` waits up to ``timeout`` seconds, then raises IndexLockedError.
-
-    Not re-entrant: flock locks belong to an open file, so taking it twice in one process waits on itself.
+    """Exclusive across processes (and across WriteLock objects in one process). ``acquire`` waits up to
+    ``timeout`` seconds, then raises IndexLockedError. Acquiring a lock this object already holds is a no-op.
     """
 
     def __init__(self, index_dir: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.file = Path(index_dir) / LOCK_FILE
         self.timeout = timeout
-        self._fd: int | None = None
+        self._lock = None
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
+        return self._lock is not None
 
     def acquire(self, timeout: float | None = None) -> None:
-        if self._fd is not None:
+        from filelock import FileLock, Timeout
+
+        if self._lock is not None:
             return
-        wait = self.timeout if timeout is None else timeout
+        wait = max(0.0, self.timeout if timeout is None else timeout)
+        lock = FileLock(str(self.file), timeout=wait, thread_local=False)
         try:
-            fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+            lock.acquire()
+        except Timeout:
+            holder = _holder(self.file.with_name(OWNER_FILE))
+            raise IndexLockedError(
+                f"another process{f' (pid {holder})' if holder else ''} is writing the index at "
+                f"{self.file.parent}; waited {wait:g} s. Wait for it to finish and try again "
+                "(or pass a longer --lock-timeout; Python: lock_timeout=)") from None
         except OSError as exc:
-            raise StoreError(f"cannot open the index's lock file {self.file}: {exc.strerror or exc}") from exc
-        deadline = time.monotonic() + max(0.0, wait)
-        delay = 0.01
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = _holder(fd)
-                    os.close(fd)
-                    raise IndexLockedError(
-                        f"another process{f' (pid {holder})' if holder else ''} is writing the index at "
-                        f"{self.file.parent}; waited {wait:g} s. Wait for it to finish and try again "
-                        "(or pass a longer lock_timeout)") from None
-                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-                delay = min(delay * 2, 0.2)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd = fd
+            raise StoreError(f"cannot use the index's lock file {self.file}: {exc.strerror or exc}") from exc
+        self._lock = lock
+        try:
+            self.file.with_name(OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
+        except OSError:
+            pass  # only the message of a waiting writer loses the pid
 
     def try_acquire(self) -> bool:
         """Take the lock only if it is free right now."""
@@ -66,14 +63,14 @@ class WriteLock:
         return True
 
     def release(self) -> None:
-        if self._fd is None:
+        if self._lock is None:
             return
-        fd, self._fd = self._fd, None
+        lock, self._lock = self._lock, None
         try:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+            self.file.with_name(OWNER_FILE).unlink(missing_ok=True)
+        except OSError:
+            pass
+        lock.release()
 
     def __enter__(self) -> WriteLock:
         self.acquire()
@@ -84,8 +81,9 @@ class WriteLock:
         self.release()
 
 
-def _holder(fd: int) -> str:
+def _holder(file: Path) -> str:
     try:
-        return os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        text = file.read_text(encoding="ascii", errors="replace").strip()
     except OSError:
         return ""
+    return text if text.isdigit() else ""

@@ -1,19 +1,20 @@
 """The on-disk index: manifest.json + ragforge.sqlite + vectors-<generation>.faiss in one folder.
 
-Readers never lock: SQLite is in WAL mode and ``meta.vectors_file`` names the FAISS file that matches the
-committed rows, so a reader opens the file named in its snapshot (retrying if a writer just swapped it).
-Writers take ``write.lock`` (see :mod:`ragforge.store.lock`). On open, the vector file must hold exactly the
-chunks' rowids; if it is missing or disagrees, the vectors are rebuilt from the embedding cache when every
-chunk's vector is cached, else :class:`IndexCorruptError` says to rebuild.
+Two paths. The read path (:meth:`Store.open`, the searches, :meth:`info`) never writes, never deletes a file
+and never takes the write lock: SQLite is in WAL mode and ``meta.vectors_file`` names the FAISS file that
+matches the committed rows, so a reader loads the file its snapshot names (see :mod:`ragforge.store.load`).
+A reader that finds the vector file damaged uses vectors rebuilt in memory from the embedding cache.
+
+The write path is :meth:`Store.writing` (the lock, then repair on disk and stray cleanup) and
+:meth:`Store.apply`, the one atomic commit of a :class:`ChangeSet` (protocol in :mod:`ragforge.store.commit`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,30 +22,36 @@ from typing import Any
 
 import numpy as np
 
-from ragforge.config import IndexConfig, WalkConfig
+from ragforge.config import IndexConfig
 from ragforge.embedding.base import Embedder
-from ragforge.errors import ConfigError, IndexCorruptError, ModelMismatchError, StoreError
-from ragforge.readers import walk as walk_folder
-from ragforge.store import db, vectors
+from ragforge.errors import IndexCorruptError, ModelMismatchError, StoreError
+from ragforge.store import commit, db, load, vectors
+from ragforge.store.changeset import Applied, ChangeSet
+from ragforge.store.layout import (cache_is_usable, check_model, embedder_for, index_size, initialise,
+                                   rebuild_hint, rebuild_settings, spec_of)
 from ragforge.store.lexical import match_expression
-from ragforge.store.layout import (check_model, embedder_for, index_size, initialise, rebuild_hint,
-                                   remove_index_files, spec_of)
 from ragforge.store.lock import DEFAULT_LOCK_TIMEOUT, WriteLock
 from ragforge.store.manifest import MANIFEST, Manifest, not_found, read_manifest
-from ragforge.store.models import IndexInfo, SyncReport, Where
-from ragforge.store.sync import Item, make_plan
-from ragforge.store.writer import Progress, SyncRun
-from ragforge.types import Chunk, Document
+from ragforge.store.models import IndexInfo, Where
+from ragforge.types import Chunk
 
 logger = logging.getLogger("ragforge.store")
 WhereLike = Where | dict[str, Any] | None
 
 
-def crash_point(name: str) -> None:
-    """Test hook: exit at once when ``RAGFORGE_TEST_CRASH_AT`` names this point of the commit protocol
-    (``after_vector_write``, ``before_commit``, ``after_commit_before_cleanup``)."""
-    if os.environ.get("RAGFORGE_TEST_CRASH_AT") == name:
-        os._exit(1)
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """sqlite3 errors (a damaged database) become IndexCorruptError / IndexLockedError."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise db.translate(exc, self.path) from exc
+        except db.ChunkMismatch as exc:
+            raise IndexCorruptError(f"{exc}; {rebuild_hint(self.path)}") from exc
+
+    return wrapper
 
 
 class Store:
@@ -61,6 +68,7 @@ class Store:
         self._lock = WriteLock(path, lock_timeout)
         self._index: Any = None
         self._vectors_file = ""
+        self._depth = 0  # nesting of writing()
 
     # -- creating and opening ---------------------------------------------------------------------------
     @classmethod
@@ -77,7 +85,7 @@ class Store:
         spec = spec_of(embedder, config.model)
         path.mkdir(parents=True, exist_ok=True)
         with WriteLock(path, lock_timeout):
-            if (path / MANIFEST).exists():
+            if cls.exists(path):
                 if not exist_ok:
                     raise StoreError(f"an index already exists at {path}: open it, or {rebuild_hint(path)}")
             else:
@@ -87,225 +95,181 @@ class Store:
     @classmethod
     def open(cls, path: str | Path, embedder: Embedder | None = None, *,
              lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
-        """Open an existing index; without ``embedder`` one is made from the manifest's model."""
+        """Open an existing index for reading (and for :meth:`writing`); without ``embedder`` one is made from
+        the manifest's model. Checks the database (tables, ``quick_check`` when cheap), the manifest against
+        the copy SQLite holds, and the vector file against its recorded checksum. Writes nothing."""
         path = Path(path).expanduser()
-        if not (path / MANIFEST).is_file():
+        if not cls.exists(path):
             raise not_found(path)
-        manifest = read_manifest(path)
-        if embedder is None:
-            embedder = embedder_for(manifest.model, manifest.batch_size)
-        check_model(path, manifest, embedder)
-        store = cls(path, manifest, embedder, db.connect(path), lock_timeout)
+        if not (path / MANIFEST).is_file():
+            raise IndexCorruptError(f"{path / MANIFEST} is missing; {rebuild_hint(path)}")
+        conn = db.connect(path)
         try:
-            store._load()
+            db.check(conn, path)
+            recorded = db.get_meta(conn, "manifest")
+            manifest = read_manifest(path, recorded)
+            if recorded is None:
+                raise IndexCorruptError(f"the index database at {path} has no record of its manifest; "
+                                        f"{rebuild_hint(path)}")
+            if embedder is None:
+                embedder = embedder_for(manifest.model, manifest.batch_size)
+            check_model(path, manifest, embedder)
+            store = cls(path, manifest, embedder, conn, lock_timeout)
+            store._load_for_reading()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise db.translate(exc, path) from exc
         except BaseException:
-            store.close()
+            conn.close()
             raise
         return store
 
     @staticmethod
     def exists(path: str | Path) -> bool:
-        return (Path(path).expanduser() / MANIFEST).is_file()
+        """Whether ``path`` holds an index (or what is left of one: its manifest or its database)."""
+        path = Path(path).expanduser()
+        return (path / MANIFEST).is_file() or (path / db.DB_FILE).exists()
 
     @staticmethod
-    def destroy(path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
-        """Delete the index files at ``path`` (only ragforge's own files), holding the write lock."""
+    def rebuild(path: str | Path, *, model: str | None = None, embedder: Embedder | None = None,
+                lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> IndexConfig:
+        """Make the index at ``path`` empty again, keeping its settings (model, metric, chunking; ``model``
+        replaces the model) and its embedding cache when the database is sound. Works on a damaged or
+        older-format index too. Returns the settings used."""
         path = Path(path).expanduser()
-        if not path.is_dir():
-            return
+        path.mkdir(parents=True, exist_ok=True)
         with WriteLock(path, lock_timeout):
-            remove_index_files(path)
+            config = rebuild_settings(path, model)
+            embedder = embedder or embedder_for(config.model, config.batch_size)
+            keep = cache_is_usable(path)
+            if not keep and (path / db.DB_FILE).exists():
+                logger.warning("%s: the database is damaged; its embedding cache cannot be kept", path)
+            initialise(path, config, embedder, spec_of(embedder, config.model), keep_cache=keep)
+        return config
 
-    # -- loading vectors --------------------------------------------------------------------------------
-    def _snapshot(self) -> tuple[str, np.ndarray]:
-        """The vector file named by SQLite and the chunk rowids, read in one transaction."""
+    # -- the read path: never writes, deletes or locks --------------------------------------------------
+    def _load_for_reading(self) -> None:
+        got = load.load(self.path, self._conn, self.manifest.dimension)
+        if isinstance(got, load.Problem):
+            index = self._from_cache(got)
+            logger.warning("%s: %s; searching vectors rebuilt in memory from the embedding cache (the next "
+                           "`ragforge index` writes them to disk)", self.path, got.text)
+            got = load.Loaded(index, got.name)
         with self._mutex:
-            self._conn.execute("BEGIN")
-            try:
-                name = db.get_meta(self._conn, "vectors_file") or ""
-                rowids = np.fromiter((r[0] for r in self._conn.execute("SELECT rowid FROM chunks")), np.int64)
-            finally:
-                self._conn.execute("COMMIT")
-        return name, rowids
+            self._index, self._vectors_file = got.index, got.name
 
-    def _try_load(self, attempts: int = 5) -> str | None:
-        """Load the named vector file; the problem found, or None when loaded and consistent."""
-        for attempt in range(attempts):
-            name, rowids = self._snapshot()
-            file = self.path / name
-            if not name or not file.exists():
-                if attempt + 1 < attempts:
-                    time.sleep(0.02 * (attempt + 1))  # a writer may have just swapped files
-                continue
-            index = vectors.read(file, self.manifest.dimension)
-            same_ids = np.array_equal(np.sort(vectors.ids_of(index)), np.sort(rowids))
-            if index.ntotal != len(rowids) or not same_ids:
-                return f"{file.name} holds {index.ntotal} vectors but SQLite has {len(rowids)} chunks"
-            with self._mutex:
-                self._index, self._vectors_file = index, name
-            return None
-        return f"the vector file {name or '(none)'} named by {db.DB_FILE} is missing"
+    def _from_cache(self, problem: load.Problem) -> Any:
+        if not problem.damaged_file:
+            raise IndexCorruptError(f"the index at {self.path} is damaged: {problem.text}; "
+                                    f"{rebuild_hint(self.path)}")
+        m = self.manifest
+        index, lacking = load.from_cache(self._conn, m.model_id, m.dimension, m.metric)
+        if lacking:
+            raise IndexCorruptError(f"the index at {self.path} is damaged: {problem.text}, and {lacking} "
+                                    f"chunks have no cached vector; {rebuild_hint(self.path)}")
+        return index
 
-    def _load(self) -> None:
-        problem = self._try_load()
-        if problem is not None:
-            self._repair(problem)
-        if self._lock.try_acquire():
-            try:
-                self._remove_strays()
-            finally:
-                self._lock.release()
-
-    def _repair(self, problem: str) -> None:
-        """Rebuild the vector file from the embedding cache, or raise IndexCorruptError."""
-        with self._writing(check=False):
-            if self._try_load(attempts=1) is None:
-                return  # another writer repaired it meanwhile
-            rows = db.chunk_hashes(self._conn)
-            cached = db.cached_vectors(self._conn, self.manifest.model_id, sorted({h for _, h in rows}),
-                                       self.manifest.dimension)
-            lacking = sum(1 for _, h in rows if h not in cached)
-            if lacking:
-                raise IndexCorruptError(f"the index at {self.path} is inconsistent: {problem}, and {lacking} "
-                                        f"chunks have no cached vector; {rebuild_hint(self.path)}")
-            index = vectors.new_index(self.manifest.dimension, self.manifest.metric)
-            if rows:
-                vectors.add(index, np.stack([cached[h] for _, h in rows]), [r for r, _ in rows])
-            self._switch(index, lambda conn: None)
-            logger.warning("%s: %s; rebuilt the vectors from the embedding cache", self.path, problem)
-
-    def _remove_strays(self) -> None:
-        for stray in vectors.stray_files(self.path, self._vectors_file):
-            stray.unlink(missing_ok=True)
-
-    def _refresh(self) -> None:
-        """Reload the vectors if another process committed a new generation since we loaded."""
-        with self._mutex:
-            name = db.get_meta(self._conn, "vectors_file")
-            if name != self._vectors_file:
-                problem = self._try_load()
-                if problem is not None:
-                    raise IndexCorruptError(f"{problem}; reopen the index")
-
-    # -- writing ----------------------------------------------------------------------------------------
     @contextmanager
-    def _writing(self, *, check: bool = True) -> Iterator[None]:
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """One SQLite read transaction whose snapshot names the vector file loaded in memory."""
         with self._mutex:
-            self._lock.acquire()
+            conn = self._conn
+            for _ in range(load.ATTEMPTS):
+                if (db.get_meta(conn, "vectors_file") or "") != self._vectors_file:
+                    self._load_for_reading()
+                conn.execute("BEGIN")
+                if (db.get_meta(conn, "vectors_file") or "") == self._vectors_file:
+                    break
+                conn.execute("COMMIT")  # a writer committed in between: load its file and try again
+            else:
+                conn.execute("BEGIN")
             try:
-                if check and db.get_meta(self._conn, "vectors_file") != self._vectors_file:
-                    problem = self._try_load()
-                    if problem is not None:
-                        raise IndexCorruptError(f"{problem}; {rebuild_hint(self.path)}")
-                self._remove_strays()
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    # -- the write path ---------------------------------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the write lock (waiting up to ``lock_timeout``) for a sync: plan, then :meth:`apply`.
+
+        On entry the vector file is checked against SQLite; a damaged one is rebuilt on disk from the
+        embedding cache (else IndexCorruptError), and stray files of interrupted writes are removed.
+        Nested use in one thread is fine.
+        """
+        with self._mutex:
+            if self._depth == 0:
+                self._lock.acquire()
+                try:
+                    self._settle()
+                except BaseException:
+                    self._lock.release()
+                    raise
+            self._depth += 1
+            try:
                 yield
             finally:
-                self._lock.release()
+                self._depth -= 1
+                if self._depth == 0:
+                    self._lock.release()
 
-    def _switch(self, index: Any, write_rows: Callable[[sqlite3.Connection], None]) -> None:
-        """The commit protocol: new vector file beside the old, one transaction names it, then cleanup."""
-        conn, old = self._conn, self._vectors_file
-        name = ""
-        if index is not None:
-            generation = int(db.get_meta(conn, "generation", "0") or 0) + 1
-            name = vectors.vector_file_name(generation)
-            vectors.write(index, self.path / name)
-            crash_point("after_vector_write")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            write_rows(conn)
-            if index is not None:
-                db.set_meta(conn, "vectors_file", name)
-                db.set_meta(conn, "generation", generation)
-            crash_point("before_commit")
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            if name:
-                (self.path / name).unlink(missing_ok=True)
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"could not write the index at {self.path}: {exc}") from exc
-            raise
-        crash_point("after_commit_before_cleanup")
-        if index is not None:
+    @_guarded
+    def _settle(self) -> None:
+        got = load.load(self.path, self._conn, self.manifest.dimension)
+        if isinstance(got, load.Problem):
+            index = self._from_cache(got)
+            self._vectors_file = got.name
+            self._commit(index, lambda conn: None)
+            logger.warning("%s: %s; rebuilt the vectors from the embedding cache", self.path, got.text)
+        else:
+            self._index, self._vectors_file = got.index, got.name
+        for stray in vectors.stray_files(self.path, self._vectors_file):
+            vectors.remove_file(stray)
+
+    def _commit(self, index: Any, write_rows: commit.WriteRows) -> None:
+        old = self._vectors_file
+        name = commit.switch(self.path, self._conn, index, write_rows)
+        if name is not None:
             self._index, self._vectors_file = index, name
             if old and old != name:
-                (self.path / old).unlink(missing_ok=True)
+                vectors.remove_file(self.path / old)
 
-    def _apply(self, *, old_ids: list[int], ids: list[int], vecs: list[np.ndarray], replaced: list[str],
-               files: list[tuple], rows: list[tuple], new_vectors: list[tuple[str, np.ndarray]],
-               stats: list[tuple[int, int, str]], next_rowid: int) -> None:
-        index = None
-        if old_ids or ids:
-            index = vectors.clone(self._index)
-            vectors.remove(index, old_ids)
-            if ids:
-                vectors.add(index, np.stack(vecs), ids)
+    @_guarded
+    def apply(self, changes: ChangeSet) -> Applied:
+        """Write ``changes`` in one crash-safe commit (taking the write lock if this store does not hold it)."""
+        if changes.is_empty():
+            return Applied()
+        m = self.manifest
+        with self.writing():
+            rows = commit.resolve(self._conn, changes, m.model_id, m.dimension)
+            index = commit.next_index(self._index, rows)
+            self._commit(index, commit.row_writer(changes, rows, m.model_id))
+        return Applied(chunks_added=len(rows.rows), chunks_removed=len(rows.old_ids))
 
-        def write_rows(conn: sqlite3.Connection) -> None:
-            db.delete_sources(conn, replaced)
-            db.upsert_files(conn, files)
-            db.insert_chunks(conn, rows)
-            db.cache_vectors(conn, self.manifest.model_id, new_vectors)
-            db.update_stats(conn, stats)
-            db.set_meta(conn, "next_rowid", next_rowid)
+    @_guarded
+    def known_files(self) -> dict[str, db.FileRow]:
+        """The indexed files' records (source -> size, mtime, content hash)."""
+        with self._mutex:
+            return db.files(self._conn)
 
-        self._switch(index, write_rows)
+    @property
+    @_guarded
+    def root(self) -> str | None:
+        """The folder this index mirrors (absolute), if it was synced from one."""
+        with self._mutex:
+            return db.get_meta(self._conn, "root")
 
-    def _cached(self, hashes: list[str]) -> dict[str, np.ndarray]:
-        if not hashes:
+    @_guarded
+    def cached_vectors(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Vectors of the embedding cache for these chunk-text hashes (this index's model)."""
+        wanted = list(hashes)
+        if not wanted:
             return {}
-        return db.cached_vectors(self._conn, self.manifest.model_id, hashes, self.manifest.dimension)
-
-    @property
-    def chunk_tokens(self) -> int:
-        return int(self.manifest.chunking.get("max_tokens") or self.embedder.max_tokens)
-
-    @property
-    def overlap_tokens(self) -> int:
-        return min(int(self.manifest.chunking.get("overlap_tokens", 0)), self.chunk_tokens // 2)
-
-    # -- syncing ----------------------------------------------------------------------------------------
-    def sync_folder(self, folder: str | Path, walk: WalkConfig | None = None,
-                    progress: Progress | None = None, *, retarget: bool = False) -> SyncReport:
-        """Bring the index in step with ``folder``: add new files, re-embed changed ones, drop gone ones.
-
-        An index mirrors one folder. Syncing another one would remove every file indexed from the first, so
-        it raises :class:`ConfigError` unless ``retarget`` says the folder moved or should replace the old one.
-        """
-        folder = Path(folder).expanduser()
-        if not folder.is_dir():
-            raise ConfigError(f"{folder} is not a folder")
-        root = str(folder.resolve())
-        with self._writing():
-            indexed = db.files(self._conn)
-            known = db.get_meta(self._conn, "root")
-            if known and known != root and indexed and not retarget:
-                raise ConfigError(
-                    f"the index at {self.path} mirrors {known} ({len(indexed)} files); syncing {root} would "
-                    f"remove them from it. Give this folder its own index (--index PATH), or pass --retarget "
-                    f"(Python: retarget=True) if the folder moved or should replace the old one: unchanged "
-                    f"text takes its embeddings from the cache")
-            found = walk_folder(folder, walk or WalkConfig())
-            items = [Item(e.source, e.size, e.mtime_ns, path=e.path) for e in found.files]
-            protected = frozenset(s.source for s in found.skipped if s.reason != "vanished")
-            plan = make_plan(items, indexed, protected=protected)
-            report = SyncRun(self, plan, len(items), progress, walk_skipped=found.skipped).run()
-            if known != root:
-                db.set_meta(self._conn, "root", root)  # autocommit, after the sync's own commit
-            return report
-
-    def sync_documents(self, docs: Iterable[Document], *, delete_missing: bool = True,
-                       progress: Progress | None = None) -> SyncReport:
-        """The same for in-memory documents keyed by ``Document.source`` (e.g. a BEIR corpus)."""
-        by_source = {doc.source: doc for doc in docs}
-        items = [Item(doc.source, len(doc.text), 0, document=doc) for doc in by_source.values()]
-        with self._writing():
-            plan = make_plan(items, db.files(self._conn), delete_missing=delete_missing)
-            return SyncRun(self, plan, len(items), progress).run()
+        with self._mutex:
+            return db.cached_vectors(self._conn, self.manifest.model_id, wanted, self.manifest.dimension)
 
     # -- reading ----------------------------------------------------------------------------------------
+    @_guarded
     def dense_search(self, vector: np.ndarray, k: int, where: WhereLike = None) -> list[tuple[Chunk, float]]:
         """The ``k`` chunks nearest ``vector`` (score: inner product, or minus the L2 distance)."""
         where = Where.coerce(where)
@@ -315,21 +279,21 @@ class Store:
                                      f"dimension {self.manifest.dimension} ({self.manifest.model_id})")
         if k <= 0:
             return []
-        with self._mutex:
-            self._refresh()
+        with self._reading() as conn:
             allowed = None
             if where is not None:
-                allowed = db.filtered_rowids(self._conn, where.path, where.file_type)
+                allowed = db.filtered_rowids(conn, where.path, where.file_type)
                 if not allowed:
                     return []
             if self._index.ntotal == 0:
                 return []
             scores, ids = vectors.search(self._index, vector, k, allowed)
             pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-            chunks = db.chunks_by_rowid(self._conn, [i for i, _ in pairs])
+            chunks = db.chunks_by_rowid(conn, [i for i, _ in pairs])
         sign = 1.0 if self.manifest.metric == "ip" else -1.0
         return [(chunks[i], sign * s) for i, s in pairs if i in chunks]
 
+    @_guarded
     def lexical_search(self, text: str, k: int, where: WhereLike = None) -> list[tuple[Chunk, float]]:
         """FTS5 BM25 over chunk text; score is ``-bm25`` (higher is better). Query syntax is never parsed."""
         where = Where.coerce(where)
@@ -337,11 +301,16 @@ class Store:
         if match is None or k <= 0:
             return []
         with self._mutex:
-            ranked = db.lexical(self._conn, match, k, where.path if where else None,
-                                where.file_type if where else None)
-            chunks = db.chunks_by_rowid(self._conn, [i for i, _ in ranked])
+            self._conn.execute("BEGIN")
+            try:
+                ranked = db.lexical(self._conn, match, k, where.path if where else None,
+                                    where.file_type if where else None)
+                chunks = db.chunks_by_rowid(self._conn, [i for i, _ in ranked])
+            finally:
+                self._conn.execute("COMMIT")
         return [(chunks[i], s) for i, s in ranked if i in chunks]
 
+    @_guarded
     def get_chunks(self, ids: Iterable[str]) -> list[Chunk]:
         """Chunks by id, in the order asked; unknown ids are left out."""
         wanted = list(ids)
@@ -349,21 +318,20 @@ class Store:
             found = db.chunks_by_id(self._conn, wanted)
         return [found[i] for i in wanted if i in found]
 
+    @_guarded
     def info(self) -> IndexInfo:
         with self._mutex:
             files, chunks = db.counts(self._conn)
+            root = db.get_meta(self._conn, "root")
         m = self.manifest
-        return IndexInfo(path=str(self.path), model=m.model, model_id=m.model_id, dimension=m.dimension,
+        return IndexInfo(path=str(self.path), root=root, model=m.model, model_id=m.model_id, dimension=m.dimension,
                          metric=m.metric, files=files, chunks=chunks, size_bytes=index_size(self.path),
                          format_version=m.format_version, created_at=m.created_at,
                          ragforge_version=m.ragforge_version, chunking=m.chunking)
 
-    @property
-    def vector_count(self) -> int:
-        return int(self._index.ntotal) if self._index is not None else 0
-
     def close(self) -> None:
         with self._mutex:
+            self._depth = 0
             self._lock.release()
             self._conn.close()
 
@@ -374,4 +342,4 @@ class Store:
         self.close()
 
 
-__all__ = ["Store", "crash_point"]
+__all__ = ["Store"]

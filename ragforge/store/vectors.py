@@ -6,6 +6,7 @@ A new generation is written beside the old one (temporary name, fsync, rename); 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -46,31 +47,38 @@ def add(index: Any, vectors: np.ndarray, ids: list[int]) -> None:
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
 
 
-def write(index: Any, target: Path) -> None:
-    """Write ``index`` to ``target`` atomically: a temporary name, fsync, rename, fsync of the folder."""
+def write(index: Any, target: Path) -> str:
+    """Write ``index`` to ``target`` atomically (a temporary name, fsync, rename, fsync of the folder);
+    the SHA-256 of the bytes written."""
     import faiss
 
+    data = faiss.serialize_index(index).tobytes()
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        faiss.write_index(index, str(tmp))
-        with open(tmp, "rb+") as handle:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except (RuntimeError, OSError) as exc:
+    except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise StoreError(f"could not write {target}: {exc}") from exc
+        raise StoreError(f"could not write {target}: {exc.strerror or exc}") from exc
     fsync_dir(target.parent)
+    return hashlib.sha256(data).hexdigest()
 
 
-def read(file: Path, dimension: int) -> Any:
+def deserialize(data: bytes, dimension: int, file: Path) -> Any:
+    """A FAISS index from the bytes of ``file`` (FAISS's own format); IndexCorruptError if it is not one."""
     import faiss
 
     try:
-        index = faiss.read_index(str(file))
-    except RuntimeError as exc:
-        raise IndexCorruptError(f"{file} is not a readable FAISS index ({exc})") from exc
+        index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+    except (RuntimeError, ValueError) as exc:
+        raise IndexCorruptError(f"{file.name} is not a readable FAISS index (FAISS cannot parse it)") from exc
+    if not isinstance(index, faiss.IndexIDMap2):
+        raise IndexCorruptError(f"{file.name} is a FAISS index of another kind ({type(index).__name__})")
     if index.d != dimension:
-        raise IndexCorruptError(f"{file} holds vectors of dimension {index.d}, the manifest says {dimension}")
+        raise IndexCorruptError(f"{file.name} holds vectors of dimension {index.d}, the manifest says {dimension}")
     return index
 
 
@@ -92,6 +100,20 @@ def search(index: Any, vectors: np.ndarray, k: int, allowed: list[int] | None = 
     selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
     params = faiss.SearchParameters(sel=selector)
     return index.search(query, min(k, len(allowed)), params=params)
+
+
+def remove_file(file: Path) -> None:
+    """Remove one of ragforge's own files; an (empty) folder standing in its place goes too."""
+    try:
+        file.unlink(missing_ok=True)
+    except (IsADirectoryError, PermissionError) as exc:
+        if not file.is_dir() or file.is_symlink():
+            raise StoreError(f"cannot remove {file}: {exc.strerror or exc}") from exc
+        try:
+            file.rmdir()
+        except OSError as inner:
+            raise StoreError(f"{file} is a folder where ragforge keeps a file, and it is not empty: move it "
+                             f"away") from inner
 
 
 def stray_files(folder: Path, keep: str) -> list[Path]:

@@ -128,11 +128,29 @@ def test_permission_denied_is_unreadable(tmp_path):
         path.chmod(0o644)
 
 
-def test_directory_named_like_a_file_is_unreadable(tmp_path):
-    # Runs as root too: stands in for the permission test above.
+def test_directory_named_like_a_file_is_not_regular(tmp_path):
     folder = tmp_path / "x.txt"
     folder.mkdir()
-    assert reason_of(folder) == "unreadable"
+    assert reason_of(folder) == "not_regular"
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("suffix", [".txt", ".md", ".html", ".pdf"])
+def test_a_fifo_is_not_regular_and_never_blocks(tmp_path, suffix):
+    fifo = tmp_path / f"x{suffix}"
+    os.mkfifo(fifo)  # no writer: opening it for a plain read would block forever
+    assert reason_of(fifo) == "not_regular"
+
+
+def test_a_unix_socket_is_not_regular(tmp_path):
+    import socket
+
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(tmp_path / "s.txt"))
+        assert reason_of(tmp_path / "s.txt") == "not_regular"
+    finally:
+        server.close()
 
 
 def test_dangling_symlink_is_unreadable(tmp_path):
@@ -156,3 +174,33 @@ def test_walk_of_missing_folder_raises(tmp_path):
     with pytest.raises(ReaderError) as info:
         walk(tmp_path / "nope", WalkConfig())
     assert info.value.reason == "vanished"
+
+
+def test_an_aes_pdf_without_the_cryptography_package_is_encrypted_not_corrupt(tmp_path):
+    import subprocess
+    import sys
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    stream = DecodedStreamObject()
+    stream.set_data(b"BT /F1 12 Tf 20 100 Td (Hello AES) Tj ET")
+    writer.pages[0][NameObject("/Contents")] = writer._add_object(stream)
+    writer.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    # the same key derivation (revision 3 -> 4) with streams declared AES-128: pypdf needs a crypto package
+    aes = buffer.getvalue().replace(b"/V 2\n/R 3\n", b"/V 4\n/R 4\n/StmF /StdCF /StrF /StdCF /CF << /StdCF << "
+                                                     b"/CFM /AESV2 /Length 16 /AuthEvent /DocOpen >> >>\n")
+    path = tmp_path / "aes.pdf"
+    path.write_bytes(aes)
+    code = ("import sys\n"
+            "sys.modules['cryptography'] = sys.modules['Crypto'] = None  # as on a machine without them\n"
+            "from ragforge.errors import ReaderError\nfrom ragforge.readers import read_file\n"
+            "try:\n    read_file(sys.argv[1], 'aes.pdf')\nexcept ReaderError as exc:\n"
+            "    print(exc.reason, '|', exc)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60)
+    reason, _, message = out.stdout.strip().partition(" | ")
+    assert reason == "encrypted" and "cryptography" in message, out.stdout + out.stderr

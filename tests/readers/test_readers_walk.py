@@ -96,15 +96,52 @@ def test_symlink_loop_terminates_and_lists_each_file_once(tmp_path):
         ("a/b/up", "symlink_loop"), ("a/self", "symlink_loop")]
 
 
-def test_symlinked_folder_outside_the_tree_is_followed(tmp_path):
+def test_symlinks_leaving_the_folder_are_followed_only_when_asked(tmp_path):
     outside = tmp_path / "outside"
     make_tree(outside, {"far.md": "# Far\n"})
     root = tmp_path / "root"
-    make_tree(root, {"near.md": "# Near\n"})
+    make_tree(root, {"near.md": "# Near\n", "sub/inner.md": "# Inner\n"})
     (root / "linked").symlink_to(outside, target_is_directory=True)
     (root / "alias.md").symlink_to(outside / "far.md")
-    assert sources(walk(root, WalkConfig())) == ["alias.md", "linked/far.md", "near.md"]
-    assert sources(walk(root, WalkConfig(follow_symlinks=False))) == ["near.md"]
+    (root / "etc.txt").symlink_to("/etc/hostname")
+    (root / "inside.md").symlink_to(root / "sub" / "inner.md")  # stays inside: followed
+    result = walk(root, WalkConfig())
+    assert sources(result) == ["inside.md", "near.md", "sub/inner.md"]
+    assert {(s.source, s.reason) for s in result.skipped} == {
+        ("alias.md", "outside_link"), ("etc.txt", "outside_link"), ("linked", "outside_link")}
+    assert "--follow-links" in result.skipped[0].detail
+    followed = walk(root, WalkConfig(follow_links_outside=True))
+    assert sources(followed) == ["alias.md", "etc.txt", "inside.md", "linked/far.md", "near.md", "sub/inner.md"]
+    assert sources(walk(root, WalkConfig(follow_symlinks=False))) == ["near.md", "sub/inner.md"]
+
+
+def test_only_regular_files_are_listed(tmp_path):
+    make_tree(tmp_path, {"a.txt": "text\n"})
+    os.mkfifo(tmp_path / "x.txt")
+    result = walk(tmp_path, WalkConfig())
+    assert sources(result) == ["a.txt"]
+    assert [(s.source, s.reason, s.detail) for s in result.skipped] == [
+        ("x.txt", "not_regular", "a FIFO (named pipe), not a regular file")]
+
+
+def test_a_name_that_is_not_utf8_gets_a_lossless_escaped_source(tmp_path):
+    raw = os.fsencode(str(tmp_path)) + b"/caf\xe9.txt"
+    with open(raw, "wb") as handle:
+        handle.write(b"cafe au lait\n")
+    (tmp_path / "caf\\xe9.txt").write_text("a real backslash in the name\n")  # escapes to the same source
+    result = walk(tmp_path, WalkConfig())
+    assert sources(result) == ["caf\\xe9.txt"]
+    assert [s.reason for s in result.skipped] == ["duplicate_name"]
+    entry = result.files[0]
+    assert os.fsencode(entry.source.encode().decode("unicode_escape").encode("latin-1")) == b"caf\xe9.txt"
+
+
+def test_a_folder_holding_an_index_is_reported_not_walked(tmp_path):
+    make_tree(tmp_path, {"a.txt": "text\n", "idx/manifest.json": "{}", "idx/ragforge.sqlite": "",
+                         "idx/notes.txt": "inside the index\n"})
+    result = walk(tmp_path, WalkConfig())
+    assert sources(result) == ["a.txt"]
+    assert [(s.source, s.reason) for s in result.skipped] == [("idx", "index")]
 
 
 def test_real_path_wins_over_an_earlier_sorted_link(tmp_path):

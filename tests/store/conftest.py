@@ -9,8 +9,7 @@ import pytest
 
 from ragforge.config import ChunkingConfig, IndexConfig
 from ragforge.embedding.hashing import HashingEmbedder
-from ragforge.store import Store
-from ragforge.store import db, vectors
+from ragforge.store import Store, db, vectors
 
 
 class CountingEmbedder(HashingEmbedder):

@@ -13,20 +13,23 @@ from pathlib import Path
 
 import pytest
 
+from ragforge.ingest import sync_folder
 from ragforge.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
 SYNC_ONCE = """
 import sys
+from ragforge.ingest import sync_folder
 from ragforge.store import Store
 store = Store.open(sys.argv[1])
-store.sync_folder(sys.argv[2])
+sync_folder(store, sys.argv[2])
 store.close()
 """
 
 SYNC_FOREVER = """
 import sys, pathlib
+from ragforge.ingest import sync_folder
 from ragforge.store import Store
 store = Store.open(sys.argv[1])
 folder = pathlib.Path(sys.argv[2])
@@ -35,7 +38,7 @@ while True:
     n += 1
     for i in range(0, 40, 3):
         (folder / f"f{i}.txt").write_text(f"round {n} file {i} " + "words " * (n % 7 + i))
-    store.sync_folder(folder)
+    sync_folder(store, folder)
     print("synced", flush=True)
 """
 
@@ -74,7 +77,7 @@ def test_crash_at_each_point_of_the_commit_protocol(make_store, tmp_path, consis
     folder.mkdir()
     _state(folder, "A")
     store = make_store()
-    store.sync_folder(folder)
+    sync_folder(store, folder)
     store.close()
     _state(folder, "B")
     result = _run(SYNC_ONCE, str(tmp_path / "idx"), str(folder), crash_at=point)
@@ -89,8 +92,9 @@ def test_crash_at_each_point_of_the_commit_protocol(make_store, tmp_path, consis
     else:
         assert sources == {"keep.txt", "edit.txt", "new.txt"}
         assert _sources(reopened, "beavers walruses otters lemurs") == {"edit.txt", "new.txt"}
-    assert len(list((tmp_path / "idx").glob("vectors-*.faiss"))) == 1  # the stray was removed
-    report = reopened.sync_folder(folder)
+    assert len(list((tmp_path / "idx").glob("vectors-*.faiss"))) == 2  # a reader removes nothing
+    report = sync_folder(reopened, folder)
+    assert len(list((tmp_path / "idx").glob("vectors-*.faiss"))) == 1  # the next writer removed the stray
     assert consistent(reopened) == {"keep.txt", "edit.txt", "new.txt"}
     assert report.changed_anything == (expected == "A")
     reopened.close()
@@ -102,7 +106,7 @@ def test_sigkill_at_random_moments(make_store, tmp_path, consistent) -> None:
     for i in range(40):
         (folder / f"f{i}.txt").write_text(f"file {i} starts with some words\n")
     store = make_store()
-    store.sync_folder(folder)
+    sync_folder(store, folder)
     store.close()
     rng = random.Random(1234)
     for _ in range(4):
@@ -123,7 +127,7 @@ def test_sigkill_at_random_moments(make_store, tmp_path, consistent) -> None:
     for i in range(0, 40, 3):  # a kill may have cut the child's own write of a file short
         (folder / f"f{i}.txt").write_text(f"final file {i} " + "words " * i)
     final = Store.open(tmp_path / "idx")
-    final.sync_folder(folder)
+    sync_folder(final, folder)
     consistent(final)
     conn = final._conn
     for i in range(40):

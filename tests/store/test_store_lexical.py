@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from ragforge.ingest import sync_documents
 from ragforge.store.lexical import match_expression, query_terms
 from ragforge.types import Document
 
@@ -30,7 +31,7 @@ HOSTILE = [
 @pytest.fixture()
 def store(make_store):
     store = make_store()
-    store.sync_documents([Document(source=s, text=t, file_type="text") for s, t in TEXTS.items()])
+    sync_documents(store, [Document(source=s, text=t, file_type="text") for s, t in TEXTS.items()])
     return store
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ragforge.errors import ConfigError
+from ragforge.ingest import sync_folder
 
 
 def test_a_second_folder_is_refused_then_retargeted_with_embeddings_from_the_cache(make_store, counting,
@@ -14,21 +15,21 @@ def test_a_second_folder_is_refused_then_retargeted_with_embeddings_from_the_cac
     (first / "a.txt").write_text("otters hold hands while they sleep\n")
     (first / "b.txt").write_text("kestrels hover before they dive\n")
     store = make_store()
-    store.sync_folder(first)
+    sync_folder(store, first)
     monkeypatch.chdir(tmp_path)
-    assert not store.sync_folder("notes").changed_anything  # the same folder by another spelling is fine
+    assert not sync_folder(store, "notes").changed_anything  # the same folder by another spelling is fine
 
     first.rename(moved)
     with pytest.raises(ConfigError, match="retarget") as caught:
-        store.sync_folder(moved)
+        sync_folder(store, moved)
     assert str(first) in str(caught.value) and "2 files" in str(caught.value)
     assert {c.source for c, _ in store.lexical_search("otters kestrels", 5)} == {"a.txt", "b.txt"}  # untouched
 
     calls = counting.calls
-    report = store.sync_folder(moved, retarget=True)
+    report = sync_folder(store, moved, retarget=True)
     assert report.changed_anything is False and report.unchanged == 2  # same sources, same content
     assert counting.calls == calls
-    assert store.sync_folder(moved).unchanged == 2  # the new folder is now the index's own
+    assert sync_folder(store, moved).unchanged == 2  # the new folder is now the index's own
 
 
 def test_an_empty_index_takes_any_folder(make_store, tmp_path):
@@ -37,5 +38,5 @@ def test_an_empty_index_takes_any_folder(make_store, tmp_path):
     two.mkdir()
     (two / "c.txt").write_text("walruses\n")
     store = make_store()
-    store.sync_folder(one)  # nothing indexed from it
-    assert store.sync_folder(two).added == 1
+    sync_folder(store, one)  # nothing indexed from it
+    assert sync_folder(store, two).added == 1

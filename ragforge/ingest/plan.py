@@ -1,14 +1,13 @@
-"""Deciding what a sync must do: which sources are unchanged, touched, new, changed, renamed or gone.
+"""The plan of a sync: which sources are unchanged, touched, new, changed, renamed or gone.
 
 A file whose (size, mtime_ns) match its record costs one stat. A file whose stat moved is hashed (SHA-256 of
-its bytes); the same hash means only the stat is updated. New, changed and renamed sources are read and
-chunked here; embedding and the commit are the store's.
+its bytes); the same hash means only the stat is updated. New, changed and renamed sources are read, chunked
+and embedded by an executor (:mod:`ragforge.ingest.executor`); the plan always stays with the driver.
 
-Decisions:
-- a file that was indexed before and now fails to read keeps its old chunks (reported in ``kept_on_error``,
-  with a warning); its record is not updated, so the next sync tries again;
-- the same holds for a previously indexed file that the walk now skips (too large, binary, ...), except
-  ``vanished``, which is treated as deleted;
+Decisions (the index converges on a clean build of the same folder):
+- a file that was indexed before and can no longer be indexed (now empty, binary, unreadable, too large, a
+  FIFO, ...) loses its chunks, like a deleted file; it is reported in ``dropped`` and with its reason in
+  ``skipped``, and indexed again once it can be read;
 - a new source whose content hash equals a gone source's is a rename: it is read and chunked again (chunk ids
   name their source) but every vector comes from the embedding cache.
 """
@@ -17,16 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ragforge.errors import ChunkingError, ReaderError
+from ragforge.errors import ReaderError
 from ragforge.readers import Skipped, read_file
-from ragforge.store.db import FileRow
-from ragforge.types import Chunk, Document, content_hash
+from ragforge.readers._io import open_regular
+from ragforge.store import FileRow
+from ragforge.types import Document, content_hash
 
-logger = logging.getLogger("ragforge.store")
+logger = logging.getLogger("ragforge.ingest")
 
 
 @dataclass(frozen=True)
@@ -67,17 +66,7 @@ class Plan:
     gone: list[str] = field(default_factory=list)  # sources to delete (renamed-away ones included)
     renamed_away: set[str] = field(default_factory=set)
     skipped: list[Skipped] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Prepared:
-    """A source read and chunked, ready to embed and write."""
-
-    todo: Todo
-    document: Document
-    chunks: list[Chunk]
-    text_hashes: list[str]
+    dropped: list[str] = field(default_factory=list)  # indexed before, cannot be indexed now
 
 
 def document_hash(doc: Document) -> str:
@@ -85,21 +74,19 @@ def document_hash(doc: Document) -> str:
 
 
 def file_hash(path: Path, source: str) -> str:
+    """SHA-256 of a regular file's bytes (a FIFO or device is a ReaderError, never a hang)."""
     digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
+    with open_regular(path, source) as handle:
+        try:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
-    except FileNotFoundError as exc:
-        raise ReaderError(f"{source}: file vanished before it could be read", path=source,
-                          reason="vanished") from exc
-    except OSError as exc:
-        raise ReaderError(f"{source}: cannot be read ({exc})", path=source, reason="unreadable") from exc
+        except OSError as exc:
+            raise ReaderError(f"{source}: cannot be read ({exc.strerror or exc})", path=source,
+                              reason="unreadable") from exc
     return digest.hexdigest()
 
 
-def make_plan(items: list[Item], known: dict[str, FileRow], *, protected: frozenset[str] = frozenset(),
-              delete_missing: bool = True) -> Plan:
+def make_plan(items: list[Item], known: dict[str, FileRow], *, delete_missing: bool = True) -> Plan:
     plan = Plan()
     seen: set[str] = set()
     for item in items:
@@ -107,8 +94,7 @@ def make_plan(items: list[Item], known: dict[str, FileRow], *, protected: frozen
             continue
         seen.add(item.source)
         _plan_item(plan, item, known.get(item.source))
-    if delete_missing:
-        plan.gone = sorted(set(known) - seen - protected)
+    plan.gone = sorted(((set(known) - seen) if delete_missing else set()) | set(plan.dropped))
     _pair_renames(plan, known)
     return plan
 
@@ -120,7 +106,7 @@ def _plan_item(plan: Plan, item: Item, row: FileRow | None) -> None:
     try:
         digest = item.content_hash()
     except ReaderError as exc:
-        _failed(plan, item.source, exc.reason, str(exc), indexed=row is not None)
+        failed(plan, item.source, exc.reason, str(exc), indexed=row is not None)
         return
     if row is not None and row.content_hash == digest:
         plan.unchanged += 1
@@ -130,11 +116,11 @@ def _plan_item(plan: Plan, item: Item, row: FileRow | None) -> None:
     plan.todo.append(Todo(item, digest, "changed" if row is not None else "added"))
 
 
-def _failed(plan: Plan, source: str, reason: str, detail: str, *, indexed: bool) -> None:
+def failed(plan: Plan, source: str, reason: str, detail: str, *, indexed: bool) -> None:
     plan.skipped.append(Skipped(source=source, reason=reason, detail=detail))
     if indexed:
-        plan.kept.append(source)
-        logger.warning("%s could not be read (%s); keeping its previously indexed chunks", source, detail)
+        plan.dropped.append(source)
+        logger.info("%s can no longer be indexed (%s); its chunks leave the index", source, detail)
 
 
 def _pair_renames(plan: Plan, known: dict[str, FileRow]) -> None:
@@ -146,15 +132,3 @@ def _pair_renames(plan: Plan, known: dict[str, FileRow]) -> None:
         if todo.kind == "added" and candidates:
             plan.renamed_away.add(candidates.pop())
             todo.kind = "renamed"
-
-
-def prepare(todo: Todo, plan: Plan, chunker: Callable[[Document], list[Chunk]]) -> Prepared | None:
-    """Read and chunk one source; a failure is recorded in the plan and gives None."""
-    try:
-        document = todo.item.load()
-        chunks = chunker(document)
-    except (ReaderError, ChunkingError) as exc:
-        reason = exc.reason if isinstance(exc, ReaderError) else "corrupt"
-        _failed(plan, todo.item.source, reason, str(exc), indexed=todo.kind == "changed")
-        return None
-    return Prepared(todo, document, chunks, [content_hash(chunk.text) for chunk in chunks])
