@@ -129,4 +129,5 @@ class Answer(BaseModel):
     refused: bool = False  # the documents did not support an answer
     dropped_citations: list[int] = Field(default_factory=list)  # [n] that named no chunk in the prompt
     repairs: list[dict[str, Any]] = Field(default_factory=list)  # [n] moved to the passage that holds the words
+    confidence: float | None = None  # the answer's mean token probability, when the model reported log-probs
     trace: list[dict[str, Any]] = Field(default_factory=list)

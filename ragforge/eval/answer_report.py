@@ -45,6 +45,7 @@ class QuestionResult(BaseModel):
     scores: dict[str, float | None] = Field(default_factory=dict)
     judge_claims: list[dict[str, Any]] = Field(default_factory=list)
     seconds: float = 0.0
+    confidence: float | None = None  # the answer's mean token probability, when the model reported it
     error: str | None = None
     trace: list[dict[str, Any]] = Field(default_factory=list)  # the engine's decisions, node by node
     answer: Any = Field(default=None, exclude=True)  # the Answer itself, for the judge (not written out)

@@ -69,7 +69,8 @@ class JudgeReply(BaseModel):
 
 
 def _chat(model: str | ChatModel | None, **settings: Any) -> ChatModel | None:
-    return None if model is None else make_chat_model(model, **settings)
+    """The model a spec names, without a response cache: every question costs what it costs."""
+    return None if model is None else make_chat_model(model, cache=None, **settings)
 
 
 def _name(model: str | ChatModel | None) -> str | None:
@@ -137,6 +138,7 @@ def _record(example: AnswerExample, answer: Answer, k: int, seconds: float, mete
         quotes=[c.quote for c in answer.citations], repairs=list(answer.repairs),
         retrieved=[(h.chunk.source, h.chunk.page) for h in answer.hits],
         dropped_citations=answer.dropped_citations, scores=scores, seconds=seconds, answer=answer,
+        confidence=answer.confidence,
         trace=answer.trace)
 
 

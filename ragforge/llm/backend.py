@@ -94,6 +94,8 @@ class OllamaBackend:
         if format is not None:
             body["format"] = format
         merged = {**self.options, **dict(options or {})}
+        if merged.pop("logprobs", None):
+            body["logprobs"] = True
         body["options"] = self.sized(merged, body["messages"], schemas, format)
         if self.keep_alive is not None:
             body["keep_alive"] = self.keep_alive
@@ -142,6 +144,7 @@ class OllamaBackend:
             usage=_usage(reply),
             latency_s=time.perf_counter() - started,
             done_reason=reply.done_reason,
+            logprobs=[lp.logprob for lp in reply.logprobs] if getattr(reply, "logprobs", None) else None,
         )
 
     def stream(
@@ -160,12 +163,14 @@ class OllamaBackend:
         started = time.perf_counter()
         parts: list[str] = []
         calls: list[ToolCall] = []
+        logprobs: list[float] = []
         last = None
         with ollama_errors(model=self.model, host=self.host, timeout=self.timeout):
             chunks = self.client._request(ChatResponse, "POST", "/api/chat", json=body, stream=True)
             for chunk in chunks:
                 last = chunk
                 calls.extend(_calls(chunk.message.tool_calls))
+                logprobs.extend(lp.logprob for lp in getattr(chunk, "logprobs", None) or ())
                 if chunk.message.content:
                     parts.append(chunk.message.content)
                     yield chunk.message.content
@@ -176,6 +181,7 @@ class OllamaBackend:
             usage=_usage(last) if last is not None else Usage(),
             latency_s=time.perf_counter() - started,
             done_reason=last.done_reason if last is not None else None,
+            logprobs=logprobs or None,
         )
 
 

@@ -61,9 +61,13 @@ def make_chat_model(spec: str | ChatModel, **settings: Any) -> ChatModel:
     return factory(rest, **_accepted(factory, settings))
 
 
+_NONE_MEANS_DEFAULT = frozenset({"host", "timeout"})  # None from a CLI option left unset: the default
+
+
 def _accepted(factory: Callable[..., Any], settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings ``factory`` takes (all of them when it takes ``**kwargs``); None values are dropped."""
-    given = {k: v for k, v in settings.items() if v is not None}
+    """The settings ``factory`` takes (all of them when it takes ``**kwargs``). ``host=None`` and
+    ``timeout=None`` mean "the default" and are dropped; any other None (``cache=None``: no cache) is kept."""
+    given = {k: v for k, v in settings.items() if v is not None or k not in _NONE_MEANS_DEFAULT}
     try:
         params = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):

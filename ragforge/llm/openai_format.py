@@ -90,6 +90,8 @@ def request_body(model: str, messages: Sequence[MessageLike], *, tools: Sequence
         field = _OPTION_FIELDS.get(name)
         if field is not None and value is not None:
             body[field] = value
+    if (options or {}).get("logprobs"):
+        body["logprobs"] = True
     if stream:
         body["stream_options"] = {"include_usage": True}
     return body
@@ -134,7 +136,13 @@ def parse_reply(data: Any, *, model: str, latency_s: float = 0.0, where: str = "
             from exc
     return ChatResult(text=message.get("content") or "", tool_calls=_tool_calls(message.get("tool_calls")),
                       model=str(data.get("model") or model), usage=_usage(data), latency_s=latency_s,
-                      done_reason=choice.get("finish_reason"))
+                      done_reason=choice.get("finish_reason"), logprobs=_logprobs(choice) or None)
+
+
+def _logprobs(choice: Mapping[str, Any]) -> list[float]:
+    """The chosen tokens' log-probabilities of a choice (or of a stream chunk's choice)."""
+    content = (choice.get("logprobs") or {}).get("content") or ()
+    return [float(item["logprob"]) for item in content if isinstance(item, Mapping) and "logprob" in item]
 
 
 class StreamAssembler:
@@ -148,6 +156,7 @@ class StreamAssembler:
         self.finish: str | None = None
         self.usage = Usage()
         self.server_model = ""
+        self.logprobs: list[float] = []
 
     def feed(self, chunk: Any) -> str:
         """The chunk's text piece ("" for chunks without text: role, progress, usage, finish)."""
@@ -170,6 +179,7 @@ class StreamAssembler:
                 slot["function"]["name"] += fn.get("name") or ""
                 slot["function"]["arguments"] += fn.get("arguments") or ""
             self.finish = choice.get("finish_reason") or self.finish
+            self.logprobs += _logprobs(choice)
         if piece:
             self.parts.append(piece)
         return piece
@@ -177,7 +187,8 @@ class StreamAssembler:
     def result(self, latency_s: float) -> ChatResult:
         calls = _tool_calls([self.calls[i] for i in sorted(self.calls)])
         return ChatResult(text="".join(self.parts), tool_calls=calls, model=self.server_model or self.model,
-                          usage=self.usage, latency_s=latency_s, done_reason=self.finish)
+                          usage=self.usage, latency_s=latency_s, done_reason=self.finish,
+                          logprobs=self.logprobs or None)
 
 
 def error_from_body(data: Any, *, status: int | None, model: str, where: str) -> LLMError:

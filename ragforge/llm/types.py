@@ -108,6 +108,16 @@ class ChatResult(BaseModel):
     cached: bool = False
     retries: int = 0
     fallback_reason: str | None = None  # why the primary model was not the one that answered
+    logprobs: list[float] | None = None  # each generated token's log-probability, when asked (logprobs=True)
+
+    @property
+    def confidence(self) -> float | None:
+        """The geometric-mean probability of the generated tokens (None when logprobs were not returned)."""
+        if not self.logprobs:
+            return None
+        import math
+
+        return math.exp(sum(self.logprobs) / len(self.logprobs))
 
     def message(self) -> Message:
         """The assistant message to append to the history."""

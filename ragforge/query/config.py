@@ -57,6 +57,7 @@ class QueryConfig(BaseModel):
     max_citations: int = Field(default=3, ge=1)
     max_answer_tokens: int = Field(default=128, ge=8)  # bound on the answer's generated tokens
     json_retries: int = Field(default=0, ge=0)  # re-asks after an invalid structured reply (salvage first)
+    logprobs: bool = True  # ask for token log-probabilities (Answer.confidence); servers without them ignore it
 
     accept_support: float = Field(default=0.75, ge=0.0, le=1.0)
     reject_support: float = Field(default=0.34, ge=0.0, le=1.0)

@@ -129,9 +129,10 @@ def synthesise(state: QueryState, ctx: Any) -> dict[str, Any]:
         stream = deps.llm.stream(messages, options=deps.answer_options)
         for piece in stream:
             deps.on_token(piece)
-        return {"draft": stream.result.text.strip(), "quotes": {}}
+        return {"draft": stream.result.text.strip(), "quotes": {}, "confidence": stream.result.confidence}
     if not as_json:
-        return {"draft": deps.llm.chat(messages, options=deps.answer_options).text.strip(), "quotes": {}}
+        result = deps.llm.chat(messages, options=deps.answer_options)
+        return {"draft": result.text.strip(), "quotes": {}, "confidence": result.confidence}
     try:
         reply = structured(deps.llm, messages, AnswerReply, retries=config.json_retries,
                            options=deps.answer_options, instruct=False, schema=answer_schema(deps))

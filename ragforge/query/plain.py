@@ -48,6 +48,9 @@ class PlainRAG:
         messages = prompts.answer_messages(question, hits, as_json=False, max_chars=config.max_context_chars,
                                            style="short")
         options = {"temperature": config.temperature, "num_predict": config.max_answer_tokens}
-        text = self.llm.chat(messages, options=options).text.strip()
+        if config.logprobs:
+            options["logprobs"] = True
+        result = self.llm.chat(messages, options=options)
+        text = result.text.strip()
         return Answer(question=question, text=text or prompts.REFUSAL, hits=hits,
-                      refused=not text or prompts.is_refusal(text))
+                      refused=not text or prompts.is_refusal(text), confidence=result.confidence)

@@ -42,6 +42,7 @@ class Attempt(BaseModel):
     query: str
     context: list[Hit]
     draft: str
+    confidence: float | None = None
     quotes: dict[int, list[str]] = Field(default_factory=dict)
     claims: list[Claim] = Field(default_factory=list)
     verdict: Verdict = ""
@@ -57,6 +58,7 @@ class QueryState(BaseModel):
     tool_hits: list[Hit] = Field(default_factory=list)  # tool results, as context blocks
     context: list[Hit] = Field(default_factory=list)  # the numbered blocks of the prompt
     draft: str = ""  # the model's raw answer text
+    confidence: float | None = None  # the draft's geometric-mean token probability, when the model reports it
     quotes: dict[int, list[str]] = Field(default_factory=dict)  # block number -> quoted spans
     claims: list[Claim] = Field(default_factory=list)  # the draft's sentences, attributed to passages
     verdict: Verdict = ""
@@ -87,5 +89,8 @@ class QueryDeps:
 
     @property
     def answer_options(self) -> dict[str, Any]:
-        """Options of the answer call: a bound on the reply."""
-        return {**self.options, "num_predict": self.config.max_answer_tokens}
+        """Options of the answer call: a bound on the reply, and token log-probabilities when configured."""
+        options = {**self.options, "num_predict": self.config.max_answer_tokens}
+        if self.config.logprobs:
+            options["logprobs"] = True
+        return options

@@ -99,7 +99,7 @@ def check(state: QueryState, ctx: Any) -> dict[str, Any]:
         verdict = verdict_of(claims, deps)
         if deps.config.grade == "never" and verdict == "unsure":
             verdict = "supported"
-    ctx.emit({"type": "check", "verdict": verdict,
+    ctx.emit({"type": "check", "verdict": verdict, "confidence": state.confidence,
               "claims": [{"text": c.text[:120], "cited": c.cited, "passage": c.passage,
                           "support": round(c.support, 3), "alignment": round(c.alignment, 3)} for c in claims]})
     return {"claims": claims, "verdict": verdict, "graded": None}
@@ -135,7 +135,7 @@ def attempt(state: QueryState, ctx: Any) -> dict[str, Any]:
     """Record this round (query, passages, draft, verdict) among the attempts."""
     query = state.query or state.question
     record = Attempt(query=query, context=state.context, draft=state.draft, quotes=state.quotes,
-                     claims=state.claims, verdict=state.verdict, graded=state.graded)
+                     claims=state.claims, verdict=state.verdict, graded=state.graded, confidence=state.confidence)
     return {"attempts": [record]}
 
 
@@ -188,5 +188,5 @@ def finish(state: QueryState, ctx: Any) -> dict[str, Any]:
     dropped = sorted(clean_markers(best.draft, range(1, len(best.context) + 1))[1])
     ctx.emit({"type": "finish", "refused": False, "repairs": repairs, "dropped": dropped,
               "claims_left_out": len(best.claims) - len(kept)})
-    return {"answer": Answer(question=state.question, text=text, citations=citations,
-                             hits=best.context, dropped_citations=dropped, repairs=repairs)}
+    return {"answer": Answer(question=state.question, text=text, citations=citations, hits=best.context,
+                             dropped_citations=dropped, repairs=repairs, confidence=best.confidence)}
