@@ -163,6 +163,17 @@ def test_timeout_names_the_figure_used(stub):
         OllamaChat("llama3.2", host=stub.host, timeout=0.2, retry=NO_RETRY).chat("hi")
 
 
+def test_a_silent_server_costs_the_timeout_not_attempts_times_timeout(stub):
+    """Issue 10 row 16: a server that accepts and never answers; the timeout is the whole budget of a call."""
+    import time
+
+    stub.fail_next("slow", delay=3.0, times=5)
+    started = time.perf_counter()
+    with pytest.raises(LLMTimeoutError, match=r"within 0\.5 s"):
+        OllamaChat("llama3.2", host=stub.host, timeout=0.5, cache=None).chat("hi")  # default retry policy
+    assert time.perf_counter() - started < 1.5  # one attempt: a retry would start past the deadline
+
+
 def test_malformed_reply(stub):
     stub.fail_next("malformed")
     with pytest.raises(LLMResponseError, match="malformed reply"):
