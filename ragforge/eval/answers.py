@@ -237,7 +237,7 @@ def run_answer_eval(
         timing = {"index": index_seconds}
         for name in [system] + (["plain"] if baseline == "plain" else []):
             asked = time.perf_counter()
-            journal = _journal(out_dir, name, llm, small_llm, judge, model, config)
+            journal = _journal(out_dir, name, str(data.path), llm, small_llm, judge, model, config)
             runs[name] = _run_system(name, index, chat, small, judge_chat, config, examples, progress, journal)
             timing[f"answering_{name}"] = time.perf_counter() - asked
     common = dict(data=data, llm=llm, judge=judge, documents=documents, config=config, resamples=resamples,
