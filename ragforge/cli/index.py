@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +29,23 @@ from ragforge.cli._common import Progress, friendly_errors, index_option, lock_t
               help="Let the index follow FOLDER when it mirrored another folder (moved, or replaced).")
 @lock_timeout_option
 @click.option("--show-skipped", is_flag=True, help="List every skipped file (the summary lists the first 20).")
-@click.option("--json", "as_json", is_flag=True, help="Print the sync report as JSON (every skipped file).")
+@click.option("--json", "as_json", is_flag=True, help="Print the sync report as JSON (every skipped file); "
+              "with --watch, one report per line.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--watch", is_flag=True, help="After the sync, keep watching FOLDER and sync each batch of "
+              "changes until Ctrl-C (which stops between commits).")
+@click.option("--debounce", type=click.FloatRange(min=0.05), default=0.3, show_default=True, metavar="SECONDS",
+              help="With --watch: sync once FOLDER has been quiet this long.")
 @friendly_errors
 def index_cmd(folder: Path, index_path: Path | None, model: str | None, include: tuple[str, ...],
               exclude: tuple[str, ...], hidden: bool, follow_links: bool, max_file_mb: float, rebuild: bool,
-              retarget: bool, lock_timeout: float, show_skipped: bool, as_json: bool, quiet: bool) -> None:
+              retarget: bool, lock_timeout: float, show_skipped: bool, as_json: bool, quiet: bool, watch: bool,
+              debounce: float) -> None:
     """Index FOLDER: add new files, re-embed changed ones, drop deleted ones.
 
     A file that can no longer be indexed (emptied, binary, unreadable, too large) loses its chunks, and the
     summary says so. FIFOs, sockets and devices are skipped, and so are symlinks leaving FOLDER unless
-    --follow-links.
+    --follow-links. With --watch the index follows FOLDER as it changes; searches keep working meanwhile.
     """
     from ragforge.config import WalkConfig
     from ragforge.retrieval.index import build_index
@@ -46,6 +53,11 @@ def index_cmd(folder: Path, index_path: Path | None, model: str | None, include:
     walk = WalkConfig(include=include, exclude=exclude, include_hidden=hidden, follow_links_outside=follow_links,
                       max_file_bytes=max(1, int(max_file_mb * 1024 * 1024)))
     progress = Progress("indexing", enabled=not (quiet or as_json))
+    if watch:
+        _watch(folder, resolve_index(index_path), model=model, walk=walk, rebuild=rebuild, retarget=retarget,
+               progress=progress, lock_timeout=lock_timeout, debounce=debounce, as_json=as_json,
+               show_skipped=show_skipped)
+        return
     try:
         report = build_index(folder, resolve_index(index_path), model=model, walk=walk, rebuild=rebuild,
                              retarget=retarget, progress=progress, lock_timeout=lock_timeout)
@@ -55,6 +67,32 @@ def index_cmd(folder: Path, index_path: Path | None, model: str | None, include:
         click.echo(json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False))
         return
     click.echo(report.summary(show_skipped=show_skipped))
+
+
+def _watch(folder: Path, index_path: Path, *, progress: Progress, as_json: bool, show_skipped: bool,
+           **options: Any) -> None:
+    from ragforge.retrieval.index import watch_index
+
+    syncs = 0
+
+    def on_sync(report: Any) -> None:
+        nonlocal syncs
+        progress.close()
+        if as_json:
+            click.echo(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
+        elif syncs == 0 or show_skipped:
+            click.echo(report.summary(show_skipped=show_skipped))
+        else:
+            click.echo(f"{time.strftime('%H:%M:%S')} {report.summary().splitlines()[0]}")
+        if syncs == 0:
+            click.echo(f"watching {folder} for changes (Ctrl-C stops)", err=True)
+        syncs += 1
+
+    try:
+        watch_index(folder, index_path, on_sync=on_sync, progress=progress, **options)
+    finally:
+        progress.close()
+    click.echo("stopped watching", err=True)
 
 
 @click.command("info")

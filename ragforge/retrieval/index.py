@@ -9,7 +9,8 @@ Searching delegates to :func:`ragforge.retrieval.search.run_search`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +70,24 @@ class Index:
         An index mirrors one folder; ``retarget=True`` lets it follow a folder that moved (or replace it).
         ``executor`` runs reading, chunking and embedding (default: in this process).
         """
-        include, exclude = tuple(include), tuple(exclude)
-        if walk is None:
-            walk = WalkConfig(include=include, exclude=exclude)
-        elif include or exclude:
-            walk = walk.model_copy(update={"include": walk.include + include,
-                                           "exclude": walk.exclude + exclude})
-        return sync_folder(self.store, folder, walk, progress, retarget=retarget, executor=executor)
+        return sync_folder(self.store, folder, _walk(walk, include, exclude), progress, retarget=retarget,
+                           executor=executor)
+
+    def watch(self, folder: str | Path, *, include: Iterable[str] = (), exclude: Iterable[str] = (),
+              walk: WalkConfig | None = None, on_sync: Callable[[SyncReport], None] | None = None,
+              stop: threading.Event | None = None, progress: Progress | None = None, debounce: float = 0.3,
+              max_delay: float = 2.0, retarget: bool = False, executor: Executor | None = None,
+              handle_signals: bool = True) -> int:
+        """Sync ``folder``, then keep the index in step with it until Ctrl-C / SIGTERM (in the main thread) or
+        ``stop.set()``; returns the number of syncs. ``on_sync`` receives each sync's report. Changes are
+        batched (``debounce`` seconds of quiet, at most ``max_delay`` of waiting) and each batch is one
+        ordinary sync; stopping happens between commits. Details: :mod:`ragforge.ingest.watch`.
+        """
+        from ragforge.ingest.watch import watch_folder
+
+        return watch_folder(self.store, folder, _walk(walk, include, exclude), on_sync=on_sync, progress=progress,
+                            stop=stop, debounce=debounce, max_delay=max_delay, retarget=retarget,
+                            executor=executor, handle_signals=handle_signals)
 
     def sync_documents(self, docs: Iterable[Document], *, delete_missing: bool = True,
                        progress: Progress | None = None, retarget: bool = False) -> SyncReport:
@@ -112,6 +124,15 @@ class Index:
 open_index = Index.open
 
 
+def _walk(walk: WalkConfig | None, include: Iterable[str], exclude: Iterable[str]) -> WalkConfig:
+    include, exclude = tuple(include), tuple(exclude)
+    if walk is None:
+        return WalkConfig(include=include, exclude=exclude)
+    if include or exclude:
+        return walk.model_copy(update={"include": walk.include + include, "exclude": walk.exclude + exclude})
+    return walk
+
+
 def clean_text(text: str) -> str:
     """``text`` as valid Unicode: bytes that were not UTF-8 (lone surrogates, e.g. from the command line)
     become U+FFFD, so tokenizers and SQLite never see them."""
@@ -146,11 +167,27 @@ def build_index(folder: str | Path, index_path: str | Path, *, model: str | None
     empties the index first but keeps its model (unless ``model`` is given), its chunking and its embedding
     cache, so unchanged text is not embedded again.
     """
+    with _open_for(folder, index_path, model, rebuild, lock_timeout) as index:
+        return index.sync(folder, walk=walk, progress=progress, retarget=retarget)
+
+
+def watch_index(folder: str | Path, index_path: str | Path, *, on_sync: Callable[[SyncReport], None],
+                model: str | None = None, walk: WalkConfig | None = None, rebuild: bool = False,
+                progress: Progress | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                retarget: bool = False, debounce: float = 0.3) -> int:
+    """What ``ragforge index --watch`` does: :func:`build_index`'s first sync, then :meth:`Index.watch` until
+    Ctrl-C; ``on_sync`` receives every report. Returns the number of syncs."""
+    with _open_for(folder, index_path, model, rebuild, lock_timeout) as index:
+        return index.watch(folder, walk=walk, on_sync=on_sync, progress=progress, retarget=retarget,
+                           debounce=debounce, max_delay=max(2.0, debounce))
+
+
+def _open_for(folder: str | Path, index_path: str | Path, model: str | None, rebuild: bool,
+              lock_timeout: float) -> Index:
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder")
     check_index_outside(folder, Path(index_path).expanduser())
     if rebuild:
         Store.rebuild(index_path, model=model, lock_timeout=lock_timeout)
-    with Index.open(index_path, model=model, create=True, lock_timeout=lock_timeout) as index:
-        return index.sync(folder, walk=walk, progress=progress, retarget=retarget)
+    return Index.open(index_path, model=model, create=True, lock_timeout=lock_timeout)
