@@ -15,16 +15,18 @@ from typing import Any
 from ragforge.errors import NodeError, QueryError, RagforgeError
 from ragforge.graph import END, START, CompiledGraph, RunResult, StateGraph
 from ragforge.llm import ChatModel, Tool, ToolBox, make_chat_model
-from ragforge.query import nodes, routing, verdict
+from ragforge.query import followup, nodes, routing, verdict
 from ragforge.query.config import QueryConfig
+from ragforge.query.followup import HistoryLike
 from ragforge.query.rerank_llm import LLMReranker
 from ragforge.query.state import QueryDeps, QueryState
 from ragforge.retrieval.rerank import CrossEncoderReranker, Reranker
 from ragforge.types import Answer, Citation
 
-NODE_NAMES = ("route", "retrieve", "call_tools", "join", "rerank", "synthesise", "check", "grade", "attempt",
-              "rewrite", "finish")
-_MODULES = {"route": routing, "check": verdict, "grade": verdict, "attempt": verdict, "finish": verdict}
+NODE_NAMES = ("condense", "route", "retrieve", "call_tools", "join", "rerank", "synthesise", "check", "grade",
+              "attempt", "rewrite", "finish")
+_MODULES = {"condense": followup, "route": routing, "check": verdict, "grade": verdict, "attempt": verdict,
+            "finish": verdict}
 
 
 def build_default_graph(**replace: Callable[..., Any]) -> StateGraph:
@@ -37,7 +39,8 @@ def build_default_graph(**replace: Callable[..., Any]) -> StateGraph:
     graph = StateGraph(QueryState, name="query")
     for name in NODE_NAMES:
         graph.add_node(name, fns[name])
-    graph.add_edge(START, "route")
+    graph.add_conditional_edges(START, followup.after_start, ["condense", "route"])  # condense: history only
+    graph.add_edge("condense", "route")
     graph.add_conditional_edges("route", routing.after_route, ["retrieve", "call_tools"])
     graph.add_edge("retrieve", "join")
     graph.add_edge("call_tools", "join")
@@ -124,28 +127,36 @@ class QueryEngine:
                          on_token=on_token)
 
     def run(self, question: str, *, where: Any = None, on_event: Callable[[dict[str, Any]], None] | None = None,
-            on_token: Callable[[str], None] | None = None, max_rewrites: int | None = None) -> RunResult:
-        """Run the graph and return its RunResult (final state, full trace). Errors are raised unwrapped."""
+            on_token: Callable[[str], None] | None = None, max_rewrites: int | None = None,
+            history: HistoryLike | None = None) -> RunResult:
+        """Run the graph and return its RunResult (final state, full trace). Errors are raised unwrapped.
+        ``history``: the conversation before ``question`` (see :mod:`ragforge.query.followup`)."""
         if not question or not question.strip():
             raise QueryError("the question is empty")
         rewrites = self.config.max_rewrites if max_rewrites is None else max_rewrites
         deps = self._deps(where, on_token, rewrites)
-        result = self.graph.run({"question": question.strip()}, deps=deps, step_limit=self.config.step_limit,
+        turns = followup.as_turns(history)
+        state = {"question": question.strip(), **({"history": turns} if turns else {})}
+        result = self.graph.run(state, deps=deps, step_limit=self.config.step_limit,
                                 on_event=on_event)
         if isinstance(result.error, NodeError):
             raise _unwrap(result.error)  # keeps the original's own cause and traceback
         result.raise_for_error()
         return result
 
-    def query(self, question: str, *, where: Any = None) -> Answer:
-        """The grounded answer (or the refusal) with citations, the hits in the prompt and a compact trace."""
-        result = self.run(question, where=where)
+    def query(self, question: str, *, where: Any = None, history: HistoryLike | None = None) -> Answer:
+        """The grounded answer (or the refusal) with citations, the hits in the prompt and a compact trace.
+
+        With ``history`` (earlier turns: Turns or ``(question, answer)`` pairs) a follow-up is first rewritten
+        into a standalone question, which is what is searched and answered (``Answer.question``)."""
+        result = self.run(question, where=where, history=history)
         answer = result.state.answer
         if not isinstance(answer, Answer):
             raise QueryError("the query graph ended without an answer (did a replaced node skip 'finish'?)")
         return answer.model_copy(update={"trace": compact_trace(result)})
 
-    def stream(self, question: str, *, where: Any = None) -> Iterator[str | Citation | Answer]:
+    def stream(self, question: str, *, where: Any = None,
+               history: HistoryLike | None = None) -> Iterator[str | Citation | Answer]:
         """Yield the answer's text pieces as the model writes them, then each Citation, then the Answer.
 
         Streaming runs the same graph without rewrite rounds (streamed text cannot be taken back); the
@@ -157,7 +168,8 @@ class QueryEngine:
 
         def work() -> None:
             try:
-                box["result"] = self.run(question, where=where, on_token=pieces.put, max_rewrites=0)
+                box["result"] = self.run(question, where=where, on_token=pieces.put, max_rewrites=0,
+                                         history=history)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 box["error"] = exc
             finally:

@@ -49,8 +49,16 @@ class Attempt(BaseModel):
     graded: bool | None = None  # the small model's verdict, when it was asked
 
 
-class QueryState(BaseModel):
+class Turn(BaseModel):
+    """One earlier exchange of a conversation: the question as asked and the answer's text."""
+
     question: str
+    answer: str
+
+
+class QueryState(BaseModel):
+    question: str  # a follow-up becomes its standalone question (the "condense" node)
+    history: list[Turn] = Field(default_factory=list)  # the conversation before this question, oldest first
     query: str = ""  # the current search query ("" = the question)
     route: Route = "retrieve"
     tool_calls: list[ToolCall] = Field(default_factory=list)

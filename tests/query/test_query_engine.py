@@ -280,7 +280,8 @@ def test_the_default_graph_mermaid_snapshot() -> None:
     mermaid = build_default_graph().compile().to_mermaid()
     edges = [line.strip() for line in mermaid.splitlines() if "-->" in line or "-.->" in line]
     assert edges == [
-        "__start__ --> route",
+        "__start__ -.-> condense", "__start__ -.-> route",  # condense only when there is history
+        "condense --> route",
         "route -.-> retrieve", "route -.-> call_tools",
         "retrieve --> join", "call_tools --> join",
         "join --> rerank", "rerank --> synthesise", "synthesise --> check",
