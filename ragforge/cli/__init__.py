@@ -13,6 +13,7 @@ import os
 import click
 
 from ragforge.cli.answer import ask_cmd
+from ragforge.cli.chat import chat_cmd
 from ragforge.cli.evals import eval_group
 from ragforge.cli.index import index_cmd, info_cmd
 from ragforge.cli.mcp import mcp_cmd
@@ -28,6 +29,7 @@ def main() -> None:
     ragforge index ./docs           build or update the index (only changes cost time)
     ragforge query "..."            ranked passages with citations, no LLM needed
     ragforge ask "..."              a grounded answer from an Ollama model
+    ragforge chat                   questions and follow-ups in a conversation
     ragforge eval retrieval ...     nDCG@10 / Recall@k / MRR on a gold set
     ragforge mcp                    serve the index to MCP clients (Claude Desktop, Claude Code, ...)
     """
@@ -40,6 +42,7 @@ def main() -> None:
 for _command in (index_cmd, query_cmd, info_cmd, ask_cmd, eval_group):
     main.add_command(_command)
 main.add_command(mcp_cmd)
+main.add_command(chat_cmd)
 
 __all__ = ["main"]
 

@@ -108,7 +108,7 @@ def condense(state: QueryState, ctx: Any) -> dict[str, Any]:
     if not state.history:
         return {}
     prompt = CONDENSE_PROMPT.format(conversation=conversation(state.history), question=state.question)
-    reply = deps.small_llm.chat([Message(role="user", content=prompt)], options={**deps.options, "num_predict": 96})
+    reply = deps.small_llm.chat([Message(role="user", content=prompt)], options={**deps.options, "num_predict": 64})
     standalone = clean_question(reply.text)
     event: dict[str, Any] = {"type": "condense", "from": state.question, "to": standalone,
                              "turns": min(len(state.history), MAX_TURNS)}
@@ -119,3 +119,13 @@ def condense(state: QueryState, ctx: Any) -> dict[str, Any]:
         return {}
     ctx.emit(event)
     return {"question": standalone}
+
+
+def condensed(answer: Answer) -> dict[str, Any] | None:
+    """The ``condense`` event of an answer's trace (``from``, ``to``, ``turns``, and ``kept`` when the question
+    stayed as asked), or None when there was no history."""
+    for line in answer.trace:
+        for event in line.get("events", ()) if line.get("type") == "node" else ():
+            if event.get("type") == "condense":
+                return {key: value for key, value in event.items() if key not in ("type", "t")}
+    return None
