@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ def chat_cmd(index_path: Path | None, llm_model: str, host: str | None, small_ll
     line is skipped; Ctrl-D (end of input) or Ctrl-C ends the chat."""
     from ragforge.query.chat import open_chat
 
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin
     interactive = not as_json and stdin.isatty()
     with open_chat(resolve_index(index_path), llm_model, host=host, k=k, small_model=small_llm, timeout=timeout,
                    session=session) as chat:
