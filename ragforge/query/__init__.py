@@ -20,6 +20,7 @@ The refusal policy is spelled out on :class:`QueryConfig`; :class:`PlainRAG` is 
 
 from __future__ import annotations
 
+from ragforge.query.chat import ChatSession, open_chat
 from ragforge.query.citations import ResolvedCitations, cited_numbers, locate, resolve
 from ragforge.query.config import QueryConfig
 from ragforge.query.engine import NODE_NAMES, QueryEngine, ask, build_default_graph, compact_trace
@@ -27,12 +28,13 @@ from ragforge.query.grounding import Grounding, check_grounding
 from ragforge.query.plain import PlainRAG
 from ragforge.query.prompts import REFUSAL, is_refusal
 from ragforge.query.rerank_llm import LLMReranker
-from ragforge.query.state import Attempt, Claim, QueryDeps, QueryState
+from ragforge.query.state import Attempt, Claim, QueryDeps, QueryState, Turn
 
 __all__ = [
     "NODE_NAMES",
     "REFUSAL",
     "Attempt",
+    "ChatSession",
     "Claim",
     "Grounding",
     "LLMReranker",
@@ -42,6 +44,7 @@ __all__ = [
     "QueryEngine",
     "QueryState",
     "ResolvedCitations",
+    "Turn",
     "ask",
     "build_default_graph",
     "check_grounding",
@@ -49,5 +52,6 @@ __all__ = [
     "compact_trace",
     "is_refusal",
     "locate",
+    "open_chat",
     "resolve",
 ]
