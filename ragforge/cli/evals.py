@@ -58,6 +58,8 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
 @eval_index_option
 @click.option("--limit", type=int, default=None,
               help="Only N questions, spread evenly over the set (keeps answerable/unanswerable mixes).")
+@click.option("--exclude-ids", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A file of question ids (one per line) to leave out, e.g. those a setting was tuned on.")
 @click.option("--baseline", default=None, metavar="plain|RESULTS",
               help="'plain': also run the plain-RAG baseline on the same questions and compare; or an earlier "
                    "results.json to compare with (paired bootstrap CI and p-value).")
@@ -67,7 +69,8 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
 @friendly_errors
 def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host: str | None, timeout: float,
                      system: str, judge: str | None, model: str | None, index_path: Path | None,
-                     limit: int | None, baseline: str | None, out_dir: Path | None, quiet: bool) -> None:
+                     limit: int | None, exclude_ids: Path | None, baseline: str | None, out_dir: Path | None,
+                     quiet: bool) -> None:
     """Exact match, F1, citation precision, refusals, LLM calls, tokens and seconds per question."""
     from ragforge.eval.answers import run_answer_eval
 
@@ -79,9 +82,16 @@ def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host:
         result = run_answer_eval(dataset, llm=llm_model, host=host, timeout=timeout, system=system,
                                  judge=judge, index_dir=index_path, limit=limit, small_llm=small_llm,
                                  baseline=baseline, out_dir=out_dir, progress=progress,
+                                 exclude_ids=_ids(exclude_ids), exclude_file=exclude_ids and str(exclude_ids),
                                  **({"model": model} if model else {}))
     finally:
         progress.close()
     click.echo(result.table())
     if out_dir is not None:
         click.echo(f"\nwrote {out_dir}/results.json and {out_dir}/report.md")
+
+
+def _ids(path: Path | None) -> frozenset[str]:
+    if path is None:
+        return frozenset()
+    return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())

@@ -50,14 +50,16 @@ class AnswerDataset(BaseModel):
     passages: tuple[Document, ...] = ()  # the corpus for SQuAD / ClapNQ
     pdf_folder: Path | None = None  # the corpus for FinanceBench
 
-    def select(self, limit: int | None) -> tuple[AnswerExample, ...]:
-        """``limit`` questions spread evenly over the set (keeps ClapNQ's answerable/unanswerable mix)."""
-        if limit is None or limit >= len(self.examples):
-            return self.examples
+    def select(self, limit: int | None, exclude: frozenset[str] = frozenset()) -> tuple[AnswerExample, ...]:
+        """``limit`` questions spread evenly over the set (keeps ClapNQ's answerable/unanswerable mix),
+        leaving out the ids in ``exclude`` first (e.g. the questions a setting was tuned on)."""
+        examples = tuple(e for e in self.examples if e.id not in exclude)
+        if limit is None or limit >= len(examples):
+            return examples
         if limit < 1:
             raise DatasetError(f"limit must be >= 1, got {limit}")
-        step = len(self.examples) / limit
-        return tuple(self.examples[int(i * step)] for i in range(limit))
+        step = len(examples) / limit
+        return tuple(examples[int(i * step)] for i in range(limit))
 
 
 def _read_json(path: Path) -> Any:

@@ -211,6 +211,8 @@ def run_answer_eval(
     baseline: AnswerEvalResult | Path | str | None = None,
     resamples: int = 2000,
     note: str | None = None,
+    exclude_ids: frozenset[str] | set[str] = frozenset(),
+    exclude_file: str | None = None,
 ) -> AnswerEvalResult:
     """Ask every question (or ``limit`` of them, spread evenly) and score the answers.
 
@@ -220,12 +222,14 @@ def run_answer_eval(
     passages, one plain prompt). ``model`` is the embedding model of the index. ``baseline``: ``"plain"`` runs
     PlainRAG on the same questions with the same model and compares (its own result is written to
     ``out_dir/baseline-plain``), or an earlier result (or its results.json) to compare with.
+    ``exclude_ids``: questions left out before ``limit`` picks (e.g. those a setting was tuned on);
+    ``exclude_file`` names where they came from, for the recorded command.
     """
     started = time.perf_counter()
     if limit is not None and limit < 1:
         raise ConfigError("limit must be >= 1")
     data = dataset if isinstance(dataset, AnswerDataset) else load_answer_dataset(dataset)
-    examples = data.select(limit)
+    examples = data.select(limit, frozenset(exclude_ids))
     config = config or QueryConfig()
     settings = {"host": host, "timeout": timeout}
     chat, judge_chat, small = _chat(llm, **settings), _chat(judge, **settings), _chat(small_llm, **settings)
@@ -242,11 +246,12 @@ def run_answer_eval(
             timing[f"answering_{name}"] = time.perf_counter() - asked
     common = dict(data=data, llm=llm, judge=judge, documents=documents, config=config, resamples=resamples,
                   settings={"embedding_model": model, "index_dir": where, "limit": limit, "timeout": timeout,
+                            "excluded_ids": len(exclude_ids),
                             "query": config.model_dump(), "small_llm": _name(small_llm), "sync": sync_summary},
                   started=started, timing=timing)
     result = _result(runs[system], system=system, note=note,
                      command=_command(data.path, llm, judge, model, index_dir, limit, out_dir, system,
-                                      baseline if baseline == "plain" else None), **common)
+                                      baseline if baseline == "plain" else None, exclude_file), **common)
     base = None
     if baseline == "plain":
         base = _result(runs["plain"], system="plain", note=note, command=result.command, **common)
@@ -343,8 +348,10 @@ def _result(records: list[QuestionResult], *, system: str, data: AnswerDataset, 
 
 
 def _command(dataset: Any, llm: Any, judge: Any, model: str, index_dir: Any, limit: int | None,
-             out_dir: Any, system: str, baseline: str | None) -> str:
+             out_dir: Any, system: str, baseline: str | None, exclude_file: str | None = None) -> str:
     parts = ["ragforge", "eval", "answers", "--dataset", str(dataset), "--llm", str(_name(llm))]
+    if exclude_file:
+        parts += ["--exclude-ids", exclude_file]
     if system != "engine":
         parts += ["--system", system]
     if baseline:

@@ -43,8 +43,11 @@ JSON_RULES = """Reply with a JSON object:
 JSON_RULES_NO_QUOTES = """Reply with a JSON object:
 {"answer": "<the direct answer with [n] after it, or the refusal sentence>", "citations": [{"n": <passage number>}]}"""
 
-GRADE_QUESTION = """Check the answer you gave: is "{answer}" stated in the passages as the answer to the
-question "{question}"? Reply with a JSON object {{"supported": true}} or {{"supported": false}}."""
+GRADE_PROMPT = """Passage: "{window}"
+
+Question: {question}
+
+Does the passage answer the question? Reply with JSON {{"answers": true}} or {{"answers": false}}."""
 
 REWRITE_PROMPT = """A search over a document collection for the question below found passages that do not
 answer it well. Write ONE better search query for the same question: use the likely words of a document

@@ -34,6 +34,7 @@ class Claim(BaseModel):
     end: int = 0
     support: float = 0.0  # share of the claim's words in that window
     alignment: float = 0.0  # share of the question's words around it
+    relevance: float | None = None  # the passage's dense similarity to the question (None: not scored)
 
 
 class Attempt(BaseModel):

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from ragforge.errors import StructuredOutputError
 from ragforge.llm import structured
 from ragforge.query import prompts
+from ragforge.query.config import QueryConfig
 from ragforge.query.citations import MARKER, clean_markers, locate
 from ragforge.query.state import Attempt, Claim, QueryDeps, QueryState
 from ragforge.query.support import claim_spans, claim_support
@@ -36,7 +37,7 @@ REPAIR_MARGIN = 0.2  # the cited passage keeps the citation unless another holds
 
 
 class GradeReply(BaseModel):
-    supported: bool
+    answers: bool
 
 
 def attribute(draft: str, question: str, hits: list[Hit], quotes: dict[int, list[str]]) -> list[Claim]:
@@ -78,15 +79,33 @@ def _quoted(cited: list[int], quotes: dict[int, list[str]], hits: list[Hit]) -> 
     return None
 
 
-def verdict_of(claims: list[Claim], deps: QueryDeps) -> str:
+def relevance(hit: Hit) -> float | None:
+    """How much the passage is about the question: its dense score (1.0 for a tool the router chose)."""
+    if hit.chunk.file_type == "tool":
+        return 1.0
+    return hit.scores.get("dense")
+
+
+def verdict_of(claims: list[Claim], config: QueryConfig, bounds: tuple[float, float] | None) -> str:
+    """The verdict on the direct answer (see :class:`~ragforge.query.QueryConfig` for the policy)."""
     if not claims:
         return "unsupported"
-    direct, config = claims[0], deps.config
+    direct = claims[0]
     if direct.support < config.reject_support:
         return "unsupported"
+    if bounds is not None and direct.relevance is not None:
+        low, high = bounds
+        if direct.relevance < low:
+            return "unsupported"
+        return "supported" if direct.support >= config.accept_support and direct.relevance >= high else "unsure"
     if direct.support >= config.accept_support and direct.alignment >= config.min_alignment:
         return "supported"
     return "unsure"
+
+
+def _bounds(deps: QueryDeps) -> tuple[float, float] | None:
+    model_id = getattr(getattr(getattr(deps.index, "store", None), "manifest", None), "model_id", None)
+    return deps.config.relevance_bounds(model_id)
 
 
 def check(state: QueryState, ctx: Any) -> dict[str, Any]:
@@ -96,12 +115,16 @@ def check(state: QueryState, ctx: Any) -> dict[str, Any]:
         verdict, claims = "refused", []
     else:
         claims = attribute(state.draft, state.question, state.context, state.quotes)
-        verdict = verdict_of(claims, deps)
+        for claim in claims:
+            if claim.passage is not None:
+                claim.relevance = relevance(state.context[claim.passage - 1])
+        verdict = verdict_of(claims, deps.config, _bounds(deps))
         if deps.config.grade == "never" and verdict == "unsure":
             verdict = "supported"
     ctx.emit({"type": "check", "verdict": verdict, "confidence": state.confidence,
               "claims": [{"text": c.text[:120], "cited": c.cited, "passage": c.passage,
-                          "support": round(c.support, 3), "alignment": round(c.alignment, 3)} for c in claims]})
+                          "support": round(c.support, 3), "alignment": round(c.alignment, 3),
+                          "relevance": None if c.relevance is None else round(c.relevance, 3)} for c in claims]})
     return {"claims": claims, "verdict": verdict, "graded": None}
 
 
@@ -114,21 +137,27 @@ def after_check(state: QueryState, ctx: Any) -> str:
 
 
 def grade(state: QueryState, ctx: Any) -> dict[str, Any]:
-    """Ask the small model whether the passages state the answer (one schema-constrained call)."""
+    """Ask the small model whether the passage window that holds the answer answers the question.
+
+    The model sees that window and the question only, not the answer it wrote (a model asked to check its own
+    answer nearly always approves it); one schema-constrained call of a hundred-odd tokens.
+    """
     deps: QueryDeps = ctx.deps
-    answer = " ".join(c.text for c in state.claims[:1]) or state.draft
-    messages = prompts.answer_messages(state.question, state.context, as_json=False,
-                                       max_chars=deps.config.max_context_chars, style=deps.config.answer_style)
-    messages += [{"role": "assistant", "content": state.draft},
-                 {"role": "user", "content": prompts.GRADE_QUESTION.format(answer=answer, question=state.question)}]
+    claim = state.claims[0] if state.claims else None
+    if claim is None or claim.passage is None:
+        ctx.emit({"type": "grade", "supported": None, "verdict": "unsupported", "reason": "no passage holds it"})
+        return {"verdict": "unsupported", "graded": None}
+    text = state.context[claim.passage - 1].chunk.text
+    window = " ".join(text[claim.start:claim.end].split())
+    prompt = prompts.GRADE_PROMPT.format(window=window, question=state.question)
     try:
-        supported: bool | None = structured(deps.small_llm, messages, GradeReply, retries=0, instruct=False,
-                                            options={**deps.options, "num_predict": 16}).supported
+        answers: bool | None = structured(deps.small_llm, prompt, GradeReply, retries=0, instruct=False,
+                                          options={**deps.options, "num_predict": 16}).answers
     except StructuredOutputError:
-        supported = None
-    verdict = "supported" if supported or (supported is None and state.verdict == "supported") else "unsupported"
-    ctx.emit({"type": "grade", "supported": supported, "verdict": verdict})
-    return {"verdict": verdict, "graded": supported}
+        answers = None
+    verdict = "supported" if answers or (answers is None and state.verdict == "supported") else "unsupported"
+    ctx.emit({"type": "grade", "supported": answers, "verdict": verdict, "passage": claim.passage})
+    return {"verdict": verdict, "graded": answers}
 
 
 def attempt(state: QueryState, ctx: Any) -> dict[str, Any]:

@@ -209,3 +209,10 @@ def test_a_run_killed_halfway_resumes_from_its_journal(tmp_path: Path) -> None:
     other = run_answer_eval(squad_file(tmp_path), llm=scripted_model(SCRIPT), model="hashing:256", limit=2,
                             out_dir=out, resamples=200, config=QueryConfig(k=2))
     assert len(list(out.glob(".journal-engine-*.jsonl"))) == 2 and other.k == 2  # other settings, own journal
+
+
+def test_questions_a_setting_was_tuned_on_can_be_left_out(tmp_path: Path) -> None:
+    result = run_answer_eval(squad_file(tmp_path), llm=scripted_model(SCRIPT), model="hashing:256", limit=2,
+                             exclude_ids={"q1", "q2"}, exclude_file="tuned.txt", resamples=200)
+    assert [q.id for q in result.per_question] == ["q3", "q4"]
+    assert result.settings["excluded_ids"] == 2 and "--exclude-ids tuned.txt" in (result.command or "")

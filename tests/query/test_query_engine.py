@@ -21,7 +21,7 @@ from ragforge.types import Answer, Citation
 
 Q = "When did the Eiffel Tower open?"
 PARLIAMENT_Q = "Where is most of the work of the Scottish Parliament done?"
-YES, NO = json.dumps({"supported": True}), json.dumps({"supported": False})
+YES, NO = json.dumps({"answers": True}), json.dumps({"answers": False})
 
 
 def block(messages: list[Message], source: str) -> int:
@@ -130,9 +130,29 @@ def test_an_answer_copied_from_an_unrelated_passage_is_graded_and_refused(index)
     answer = QueryEngine(index, llm=llm, config=config).query(question)
     assert answer.refused and [e["verdict"] for e in events(answer, "check")] == ["unsure"]
     assert events(answer, "grade")[0]["supported"] is False and len(llm.calls) == 2
-    grading = llm.calls[1].messages
-    assert grading[-2].role == "assistant" and "Malaysia" in grading[-1].content  # the answer prompt, then ask
-    assert llm.calls[1].format["properties"]["supported"]["type"] == "boolean"
+    (grading,) = llm.calls[1].messages  # the passage window and the question, not the model's own answer
+    assert "third largest producer of natural rubber" in grading.content and question in grading.content
+    assert "Malaysia is" in grading.content and "Plantations" not in grading.content
+    assert llm.calls[1].format["properties"]["answers"]["type"] == "boolean"
+
+
+def test_a_passage_far_from_the_question_refuses_without_a_call(index) -> None:
+    """With an embedder whose similarities are calibrated (min_relevance), an answer standing only in a
+    passage dissimilar to the question is unsupported outright: no grading call."""
+    question = "Which country hosted the 1998 Commonwealth Games in Kuala Lumpur?"
+    llm = ScriptedChatModel([reply("Malaysia [{rubber.txt}]")])
+    config = QueryConfig(min_relevance=0.9, sure_relevance=0.95, max_rewrites=0)
+    answer = QueryEngine(index, llm=llm, config=config).query(question)
+    (check,) = events(answer, "check")
+    assert answer.refused and check["verdict"] == "unsupported" and check["claims"][0]["relevance"] < 0.9
+    assert len(llm.calls) == 1
+
+
+def test_relevance_bounds_are_calibrated_per_embedding_model() -> None:
+    config = QueryConfig()
+    assert config.relevance_bounds("sentence-transformers/all-MiniLM-L6-v2") == (0.35, 0.45)
+    assert config.relevance_bounds("hashing:256") is None  # not calibrated: the lexical alignment decides
+    assert QueryConfig(min_relevance=0.5).relevance_bounds("hashing:256") == (0.5, 0.5)
 
 
 def test_an_unsure_answer_the_grader_confirms_is_returned(index) -> None:

@@ -65,7 +65,7 @@ def test_ask_opens_the_index_by_path(index, tmp_path: Path) -> None:
 
 def test_malformed_server_reply_falls_back_then_refuses(index) -> None:
     with OllamaStub(models=["llama3.2"]) as stub:
-        stub.script_chat("not json at all", '{"supported": false}')
+        stub.script_chat("not json at all", '{"answers": false}')
         config = QueryConfig(answer_format="json")
         answer = QueryEngine(index, llm=OllamaChat("llama3.2", host=stub.host), config=config).query(Q)
     assert answer.refused and answer.citations == []

@@ -41,7 +41,7 @@ def test_readme_tool_routing_example(index, tmp_path: Path) -> None:
                 f"[{page}].")
 
     # "million USD" is the model's paraphrase of the tool's JSON: unsure, so the small model grades it once
-    router.add('{"supported": true}')
+    router.add('{"answers": true}')
     engine = QueryEngine(index, llm=ScriptedChatModel([answer]), small_llm=router,
                          tools=[revenue_by_year, percent_change])
     result = engine.query("What does the database say 2023 revenue was, and what did the report say?")

@@ -153,7 +153,7 @@ def test_llm_reranker_scores_in_one_structured_call(index) -> None:
 def test_engine_uses_the_llm_reranker_from_config(index) -> None:
     small = ScriptedChatModel([lambda m: json.dumps({"scores": [
         {"n": int(re.search(r"\[(\d+)\] \(bridge\.txt", m[-1].content).group(1)), "score": 10}]}),
-        json.dumps({"supported": True})])  # the bridge passage is about something else: graded
+        json.dumps({"answers": True})])  # the bridge passage is about something else: graded
     llm = ScriptedChatModel([lambda m: f"It opened in 1937 [{block(m, 'bridge.txt')}]."])
     engine = QueryEngine(index, llm=llm, small_llm=small, config=QueryConfig(rerank="llm", k=2))
     answer = engine.query("When did the Eiffel Tower open?")
