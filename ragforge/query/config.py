@@ -47,8 +47,10 @@ class QueryConfig(BaseModel):
     The engine refuses ("The documents do not say.") when the model refused or no attempt's direct answer
     is supported. Citations are repaired to the passage that
     holds the words. A refused or unsupported attempt is retried with a rewritten query (at most
-    ``max_rewrites`` rounds) only when retrieval looks weak: no passage holds ``rewrite_below`` of the
-    question's words; a rewrite equal to an earlier query is skipped.
+    ``max_rewrites`` rounds) only when retrieval missed: no passage holds ``rewrite_below`` of the
+    question's words and (with a calibrated embedder) none has a dense score of ``min_relevance``; a rewrite
+    equal to an earlier query is skipped. (Questions the documents cannot answer retrieve passages on their
+    topic: rewriting those only costs calls.)
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

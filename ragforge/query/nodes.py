@@ -159,14 +159,25 @@ def retrieval_alignment(question: str, hits: list[Hit]) -> float:
     return max((len(wanted & words(h.chunk.text)) / len(wanted) for h in hits), default=0.0)
 
 
+def retrieval_missed(state: QueryState, deps: QueryDeps) -> bool:
+    """No passage holds ``rewrite_below`` of the question's words and, with a calibrated embedder, none is
+    even loosely similar to it (dense score below ``min_relevance``): a rewritten query may find better."""
+    found = [h for h in state.context if h.chunk.file_type != "tool"]
+    if retrieval_alignment(state.question, found) >= deps.config.rewrite_below:
+        return False
+    model_id = getattr(getattr(getattr(deps.index, "store", None), "manifest", None), "model_id", None)
+    bounds = deps.config.relevance_bounds(model_id)
+    best = max((h.scores.get("dense", -1.0) for h in found), default=-1.0)
+    return bounds is None or best < bounds[0]
+
+
 def after_verdict(state: QueryState, ctx: Any) -> str:
-    """Rewrite when the attempt failed and retrieval looks weak, rounds and tools permitting; else finish."""
+    """Rewrite when the attempt failed and retrieval missed, rounds and tools permitting; else finish."""
     deps = _deps(ctx)
     failed = state.verdict in ("refused", "unsupported")
     if not failed or state.route == "tools" or state.rewrites >= deps.max_rewrites:
         return "finish"
-    found = [h for h in state.context if h.chunk.file_type != "tool"]
-    return "rewrite" if retrieval_alignment(state.question, found) < deps.config.rewrite_below else "finish"
+    return "rewrite" if retrieval_missed(state, deps) else "finish"
 
 
 def clean_query(text: str) -> str:
