@@ -239,9 +239,10 @@ def run_answer_eval(
     with EvalIndex(index_dir, model, None) as (index, where):
         documents, index_seconds, sync_summary = _sync(index, data, progress)
         timing = {"index": index_seconds}
-        for name in [system] + (["plain"] if baseline == "plain" else []):
+        for name in (["plain"] if baseline == "plain" and system != "plain" else []) + [system]:
             asked = time.perf_counter()
-            journal = _journal(out_dir, name, str(data.path), llm, small_llm, judge, model, config)
+            used = config if name == "engine" else plain_settings(config)
+            journal = _journal(out_dir, name, str(data.path), llm, small_llm, judge, model, used)
             runs[name] = _run_system(name, index, chat, small, judge_chat, config, examples, progress, journal)
             timing[f"answering_{name}"] = time.perf_counter() - asked
     common = dict(data=data, llm=llm, judge=judge, documents=documents, config=config, resamples=resamples,
@@ -270,6 +271,12 @@ def run_answer_eval(
 COMPARED = ("F1", "EM", "false_refusal_rate", "refusal_rate", "llm_calls", "generated_tokens", "seconds")
 
 
+def plain_settings(config: QueryConfig) -> dict[str, Any]:
+    """The settings the plain baseline depends on (its journal survives changes to the engine's policy)."""
+    return config.model_dump(include={"k", "candidates", "mode", "search", "max_context_chars", "temperature",
+                                      "max_answer_tokens", "logprobs"})
+
+
 def _label(result: AnswerEvalResult) -> str:
     return f"{result.settings.get('system', 'engine')} {result.llm}"
 
@@ -287,8 +294,8 @@ def _journal(out_dir: Path | str | None, system: str, *settings: Any) -> Path | 
     ``out_dir/.journal-<system>-<hash of the settings>.jsonl`` (other settings, another journal)."""
     if out_dir is None:
         return None
-    key = json.dumps([system, *[_name(s) if not isinstance(s, QueryConfig) else s.model_dump() for s in settings]],
-                     sort_keys=True, default=str)
+    key = json.dumps([system, *[s.model_dump() if isinstance(s, QueryConfig) else s if isinstance(s, dict)
+                                else _name(s) for s in settings]], sort_keys=True, default=str)
     return Path(out_dir) / f".journal-{system}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsonl"
 
 

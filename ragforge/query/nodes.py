@@ -132,6 +132,7 @@ def synthesise(state: QueryState, ctx: Any) -> dict[str, Any]:
         return {"draft": stream.result.text.strip(), "quotes": {}, "confidence": stream.result.confidence}
     if not as_json:
         result = deps.llm.chat(messages, options=deps.answer_options)
+        ctx.emit({"type": "synthesise", "draft": result.text[:300], "confidence": result.confidence})
         return {"draft": result.text.strip(), "quotes": {}, "confidence": result.confidence}
     try:
         reply = structured(deps.llm, messages, AnswerReply, retries=config.json_retries,

@@ -167,7 +167,11 @@ def _better(window: Window, best: Window, cited: list[int]) -> bool:
     return window.passage in cited and best.passage not in cited
 
 
-_BOUNDARY = re.compile(r"(?P<marks>(?:\s*" + MARKER.pattern + r")+[.!?;,:]?)|(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|\n+")
+# a sentence ends at . ! ? before a capital or a digit, but not after an initial ("John G. Trump") or a
+# common abbreviation ("Dr. Coke", "St. Louis", "U.S. Army")
+_NOT_AN_END = r"(?<!\b[A-Z]\.)(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSt\.)(?<!\bMt\.)(?<!\bJr\.)(?<!\bSr\.)(?<!\bvs\.)"
+_BOUNDARY = re.compile(r"(?P<marks>(?:\s*" + MARKER.pattern + r")+[.!?;,:]?)|" + _NOT_AN_END +
+                       r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|\n+")
 
 
 def claim_spans(text: str) -> list[tuple[int, int, list[int]]]:

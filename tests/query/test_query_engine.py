@@ -150,7 +150,7 @@ def test_a_passage_far_from_the_question_refuses_without_a_call(index) -> None:
 
 def test_relevance_bounds_are_calibrated_per_embedding_model() -> None:
     config = QueryConfig()
-    assert config.relevance_bounds("sentence-transformers/all-MiniLM-L6-v2") == (0.35, 0.45)
+    assert config.relevance_bounds("sentence-transformers/all-MiniLM-L6-v2") == (0.25, 0.25)
     assert config.relevance_bounds("hashing:256") is None  # not calibrated: the lexical alignment decides
     assert QueryConfig(min_relevance=0.5).relevance_bounds("hashing:256") == (0.5, 0.5)
 
