@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -71,6 +71,14 @@ class BaseEmbedder(ABC):
         """What :func:`make_embedder` takes to make this embedder again (recorded in index manifests)."""
         return self.model_id
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """How this embedder runs (not what it is: that is ``model_id``); index manifests record it."""
+        return {}
+
+    def prepare_queries(self) -> None:
+        """Get ready to embed queries quickly in a later, fresh process (default: nothing to do)."""
+
     @abstractmethod
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Vectors for at most ``batch_size`` texts, shape ``(len(texts), dimension)``, any norm."""
@@ -81,22 +89,23 @@ class BaseEmbedder(ABC):
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([self.query_prefix + text])[0]
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], embed: Callable[[list[str]], np.ndarray] | None = None) -> np.ndarray:
+        """Batched, checked, normalised vectors of ``texts`` from ``embed`` (default :meth:`_embed`)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out: np.ndarray | None = None
         for begin in range(0, len(order), self.batch_size):
             rows = order[begin:begin + self.batch_size]
-            vectors = self._checked([texts[i] for i in rows])
+            vectors = self._checked([texts[i] for i in rows], embed or self._embed)
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors
         assert out is not None
         return normalize(out)
 
-    def _checked(self, batch: list[str]) -> np.ndarray:
-        vectors = np.asarray(self._embed(batch), dtype=np.float32)
+    def _checked(self, batch: list[str], embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        vectors = np.asarray(embed(batch), dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(batch):
             raise EmbeddingError(
                 f"{self.model_id}: expected {len(batch)} vectors, got an array of shape {vectors.shape}")

