@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ragforge.config import data_dir
-from ragforge.embedding.onnx_encoder import NotExportable, OnnxEncoder
+from ragforge.embedding.onnx_encoder import NotExportable, OnnxEncoder, pipeline_of
 from ragforge.embedding.onnx_export import AGREEMENT, PROBES, agreement
 from ragforge.types import content_hash
 
@@ -112,9 +112,10 @@ def open_encoder(folder: Path, variant: str, torch_model: Callable[[], Any], *, 
         _discard(final)
     try:
         if not (final / "export.json").is_file():
-            logger.warning("ragforge: exporting %s to ONNX for torch-free queries (once; cached in %s)",
-                           label, final)
             try:
+                pipeline_of(folder)  # refuse from the config files, before loading any weights
+                logger.warning("ragforge: exporting %s to ONNX for torch-free queries (once; cached in %s)",
+                               label, final)
                 _export(torch_model(), folder, root, key)
             except NotExportable as exc:  # the model itself cannot be exported: do not try on every start
                 _write_json(failed, {"reason": str(exc), "model": str(folder)})
@@ -145,7 +146,7 @@ def load(folder: Path, variant: str) -> OnnxEncoder:
         raise ExportCorrupt(f"export.json is malformed ({type(exc).__name__}: {exc})") from exc
     try:
         encoder = OnnxEncoder(folder / record["model"], folder / "tokenizer.json", pipeline,
-                              optimised=bool(record.get("optimised")))
+                              optimised=bool(record.get("optimised")), per_text=bool(record.get("per_text")))
         probe = encoder.encode([PROBES[0]])
     except Exception as exc:  # noqa: BLE001 - whatever ONNX Runtime or tokenizers says: the files are bad
         raise ExportCorrupt(f"it does not load ({type(exc).__name__}: {exc})") from exc

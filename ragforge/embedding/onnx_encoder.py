@@ -81,7 +81,7 @@ class OnnxEncoder:
     """Texts -> sentence vectors with an exported transformer, the saved tokenizer and numpy pooling."""
 
     def __init__(self, model_file: Path, tokenizer_file: Path, pipeline: dict[str, Any], *,
-                 optimised: bool = False, threads: int | None = None) -> None:
+                 optimised: bool = False, per_text: bool = False, threads: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -98,8 +98,17 @@ class OnnxEncoder:
         self.tokenizer.enable_padding()
         self.pooling = str(pipeline["pooling"])
         self.normalize = bool(pipeline["normalize"])
+        self.per_text = per_text
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        """Vectors of ``texts``. With ``per_text`` (a dynamically quantised model, whose activation scales
+        depend on the whole batch, padding included) each text runs alone: its vector then does not depend
+        on its neighbours, and no time goes to padding."""
+        if self.per_text and len(texts) > 1:
+            return np.concatenate([self._run([text]) for text in texts])
+        return self._run(texts)
+
+    def _run(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
         columns = {"input_ids": [e.ids for e in encodings], "attention_mask": [e.attention_mask for e in encodings],
                    "token_type_ids": [e.type_ids for e in encodings]}

@@ -137,9 +137,9 @@ def quantise_int8(folder: Path, meta: dict[str, Any], out: Path) -> dict[str, An
         raise NotExportable(f"int8 quantisation failed ({type(exc).__name__}: {exc})") from exc
     finally:
         quiet.setLevel(level)
-    encoder = OnnxEncoder(out, folder / "tokenizer.json", meta["pipeline"])
+    encoder = OnnxEncoder(out, folder / "tokenizer.json", meta["pipeline"], per_text=True)
     probe = encoder.encode([PROBES[0]])
     score = agreement(np.asarray(meta["reference"], dtype=np.float32), probe)
     if score < INT8_FLOOR:
         raise NotExportable(f"its int8 model is too far from fp32 (cosine {score:.4f})")
-    return {"optimised": False, "agreement": score, "probe": probe[0].tolist()}
+    return {"optimised": False, "per_text": True, "agreement": score, "probe": probe[0].tolist()}

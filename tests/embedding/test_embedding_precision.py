@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -125,16 +124,3 @@ def test_the_cache_key_follows_the_model_files_and_is_memoised(tmp_path: Path) -
     (folder / "model.safetensors").write_bytes(b"other weights")
     assert fingerprint(folder, root) != key
     assert fingerprint(folder, tmp_path / "fresh-cache") == fingerprint(folder, root)  # memo or not, same key
-
-
-def test_import_of_the_cli_and_the_embedding_layer_loads_no_torch() -> None:
-    import subprocess
-
-    code = ("import sys, ragforge.cli, ragforge.embedding.sentence_transformer, ragforge.embedding.onnx_cache\n"
-            "print(','.join(m for m in ('torch', 'transformers', 'sentence_transformers', 'onnxruntime')"
-            " if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == ""
-    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if "|" in line}
-    assert not {"torch", "transformers", "sentence_transformers"} & imported
