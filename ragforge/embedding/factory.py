@@ -43,21 +43,28 @@ def make_embedder(model: str = DEFAULT_MODEL, **kwargs: Any) -> Embedder:
     - ``"openai:NAME@URL"``: :class:`OpenAIEmbedder` on any OpenAI-compatible ``/v1/embeddings`` server
     - ``"SCHEME:REST"`` for any scheme added with :func:`register_embedder` or a plug-in
     - anything else: a sentence-transformers model name or a local model folder
+
+    ``precision`` ("auto", "fp32", "bf16", "int8"; see ``precision.py``) applies to sentence-transformers
+    models; ``None`` or "auto" suits every embedder, another value on an embedder without precisions is an error.
     """
+    precision = kwargs.pop("precision", None)
     spec = (model or "").strip()
     if not spec:
         raise ConfigError("no embedding model given: pass a sentence-transformers name or path, "
                           "'hashing:DIM' or 'ollama:NAME'")
-    if spec == "hashing" or spec.startswith("hashing-"):  # older spellings of "hashing:DIM"
-        return _hashing(spec[len("hashing") + 1:] or "256", **kwargs)
     scheme, rest = split_spec(spec, _EMBEDDERS)
-    if scheme is not None:
-        factory = _EMBEDDERS.get(scheme)
-        assert factory is not None
-        return factory(rest, **kwargs)
-    from ragforge.embedding.sentence_transformer import SentenceTransformerEmbedder
+    if spec == "hashing" or spec.startswith("hashing-"):  # older spellings of "hashing:DIM"
+        scheme, rest = "hashing", spec[len("hashing") + 1:] or "256"
+    if scheme is None:
+        from ragforge.embedding.sentence_transformer import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(spec, **kwargs)
+        return SentenceTransformerEmbedder(spec, precision=precision or "auto", **kwargs)
+    if precision not in (None, "auto"):
+        raise ConfigError(f"precision {precision!r} applies to sentence-transformers models, not to {spec!r}: "
+                          "leave the precision out")
+    factory = _EMBEDDERS.get(scheme)
+    assert factory is not None
+    return factory(rest, **kwargs)
 
 
 def _hashing(size: str, **kwargs: Any) -> Embedder:

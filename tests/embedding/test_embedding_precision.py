@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragforge.embedding import SentenceTransformerEmbedder
+from ragforge.embedding import SentenceTransformerEmbedder, make_embedder
 from ragforge.embedding.onnx_cache import fingerprint, model_files
 from ragforge.embedding.onnx_encoder import NotExportable, pipeline_of, pool
 from ragforge.embedding.precision import cpu_flags, reported_flags, resolve_precision
@@ -124,3 +124,12 @@ def test_the_cache_key_follows_the_model_files_and_is_memoised(tmp_path: Path) -
     (folder / "model.safetensors").write_bytes(b"other weights")
     assert fingerprint(folder, root) != key
     assert fingerprint(folder, tmp_path / "fresh-cache") == fingerprint(folder, root)  # memo or not, same key
+
+
+def test_make_embedder_passes_the_precision_to_sentence_transformers_only() -> None:
+    assert make_embedder(precision="int8").model_id.endswith("+int8")
+    assert make_embedder("all-MiniLM-L6-v2", precision="fp32").precision == "fp32"
+    assert make_embedder("hashing:32", precision="auto").model_id == "hashing-32"
+    assert make_embedder("hashing-64").model_id == "hashing-64"  # the older spelling still works
+    with pytest.raises(ConfigError, match="applies to sentence-transformers"):
+        make_embedder("hashing:32", precision="int8")
