@@ -20,8 +20,9 @@ AVX512-BF16, else fp32; ``int8`` runs an int8 ONNX export (and appends ``+int8``
 
 Queries: a process that has not loaded torch embeds them with the model's ONNX export (``onnx_cache.py``), so
 ``ragforge query`` starts without importing torch. ``query_backend`` (default ``$RAGFORGE_QUERY_BACKEND``, else
-``auto``): ``auto`` uses the export unless this embedder has already loaded the torch model; ``onnx`` always
-uses it; ``torch`` never does. A model that cannot be exported stays on torch, with a one-line notice.
+``auto``): ``auto`` uses the export unless this embedder has loaded the torch model and not opened the export
+(``prepare_queries`` opens it); ``onnx`` always uses it; ``torch`` never does. A model that cannot be
+exported stays on torch, with a one-line notice.
 """
 
 from __future__ import annotations
@@ -240,7 +241,7 @@ class SentenceTransformerEmbedder(BaseEmbedder):
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         if self.precision == "int8":
-            return self._int8_encoder().encode(texts)
+            return self._onnx_encoder("int8").encode(texts)
         model = self.model
         try:
             with self._autocast():
@@ -266,19 +267,18 @@ class SentenceTransformerEmbedder(BaseEmbedder):
     def prepare_queries(self) -> None:
         """Export the model to ONNX now, if it is not already (index time: torch is loaded anyway)."""
         if self.precision == "int8":
-            self._int8_encoder()
+            self._onnx_encoder("int8")
         elif self.query_backend != "torch":
             self._onnx_encoder("fp32")
 
     def _query_encoder(self) -> Any:
         if self.precision == "int8":
-            return self._int8_encoder()
-        if self.query_backend == "torch" or (self.query_backend == "auto" and self._model is not None):
+            return self._onnx_encoder("int8")
+        if self.query_backend == "torch":
             return None
+        if self.query_backend == "auto" and self._model is not None and "fp32" not in self._onnx:
+            return None  # torch is loaded and the export not opened: no reason to load a second runtime
         return self._onnx_encoder("fp32")
-
-    def _int8_encoder(self) -> Any:
-        return self._onnx_encoder("int8")
 
     def _onnx_encoder(self, variant: str) -> Any:
         """The ONNX encoder of ``variant``; for fp32, None (after a one-line notice) when there cannot be one."""
@@ -298,7 +298,7 @@ class SentenceTransformerEmbedder(BaseEmbedder):
             if folder is None:
                 raise NotExportable("its files are not in a local folder")
             return open_encoder(folder, variant, lambda: self.model, label=self.model_name)
-        except (NotExportable, ImportError) as exc:
+        except (NotExportable, ImportError, OSError) as exc:
             if variant == "int8":
                 raise EmbeddingError(f"precision int8 runs {self.model_name} on ONNX Runtime, which is not "
                                      f"possible here ({exc}): use precision fp32 or bf16") from exc
