@@ -52,6 +52,9 @@ class IndexConfig(_Settings):
     metric: Literal["ip", "l2"] = "ip"  # ip = cosine on normalised vectors
     chunking: ChunkingConfig = ChunkingConfig()
     batch_size: int = Field(default=32, gt=0)
+    # sentence-transformers models: "auto" (bf16 on a CPU with AMX/AVX512-BF16, else fp32), "fp32", "bf16" or
+    # "int8" (its own model id); None = the embedder's default (auto)
+    precision: Literal["auto", "fp32", "bf16", "int8"] | None = None
 
 
 def data_dir() -> Path:

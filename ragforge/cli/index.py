@@ -17,6 +17,10 @@ from ragforge.cli._common import Progress, friendly_errors, index_option, lock_t
 @index_option
 @click.option("--model", default=None, help="Embedding model: a sentence-transformers name or path, "
               "'hashing:DIM' or 'ollama:NAME' (default: the index's own model, else all-MiniLM-L6-v2).")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default=None,
+              help="How a sentence-transformers model computes: auto (bf16 on a CPU with AMX or AVX512-BF16, "
+              "else fp32), fp32, bf16, or int8 (ONNX Runtime; a model of its own: needs --rebuild to switch). "
+              "Default: the index's own, else auto.")
 @click.option("--include", multiple=True, metavar="GLOB", help="Only index paths matching GLOB (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (repeatable).")
 @click.option("--hidden", is_flag=True, help="Also index hidden files and folders.")
@@ -37,10 +41,10 @@ from ragforge.cli._common import Progress, friendly_errors, index_option, lock_t
 @click.option("--debounce", type=click.FloatRange(min=0.05), default=0.3, show_default=True, metavar="SECONDS",
               help="With --watch: sync once FOLDER has been quiet this long.")
 @friendly_errors
-def index_cmd(folder: Path, index_path: Path | None, model: str | None, include: tuple[str, ...],
-              exclude: tuple[str, ...], hidden: bool, follow_links: bool, max_file_mb: float, rebuild: bool,
-              retarget: bool, lock_timeout: float, show_skipped: bool, as_json: bool, quiet: bool, watch: bool,
-              debounce: float) -> None:
+def index_cmd(folder: Path, index_path: Path | None, model: str | None, precision: str | None,
+              include: tuple[str, ...], exclude: tuple[str, ...], hidden: bool, follow_links: bool,
+              max_file_mb: float, rebuild: bool, retarget: bool, lock_timeout: float, show_skipped: bool,
+              as_json: bool, quiet: bool, watch: bool, debounce: float) -> None:
     """Index FOLDER: add new files, re-embed changed ones, drop deleted ones.
 
     A file that can no longer be indexed (emptied, binary, unreadable, too large) loses its chunks, and the
@@ -56,11 +60,12 @@ def index_cmd(folder: Path, index_path: Path | None, model: str | None, include:
     if watch:
         _watch(folder, resolve_index(index_path), model=model, walk=walk, rebuild=rebuild, retarget=retarget,
                progress=progress, lock_timeout=lock_timeout, debounce=debounce, as_json=as_json,
-               show_skipped=show_skipped)
+               show_skipped=show_skipped, precision=precision)
         return
     try:
         report = build_index(folder, resolve_index(index_path), model=model, walk=walk, rebuild=rebuild,
-                             retarget=retarget, progress=progress, lock_timeout=lock_timeout)
+                             retarget=retarget, progress=progress, lock_timeout=lock_timeout,
+                             precision=precision)
     finally:
         progress.close()
     if as_json:
@@ -122,10 +127,19 @@ def info_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("files", str(data["files"])),
         ("chunks", str(data["chunks"])),
         ("chunking", f"{size} tokens, overlap {chunking.get('overlap_tokens', 0)}"),
+        *_precision_line(data.get("embedder") or {}),
         ("size", _size(data["size_bytes"])),
         ("created", f"{data['created_at']} by ragforge {data['ragforge_version']} "
                     f"(index format {data['format_version']})"),
     ]
+
+
+def _precision_line(embedder: dict[str, Any]) -> list[tuple[str, str]]:
+    if not embedder.get("precision"):
+        return []
+    flags = " ".join(embedder.get("cpu_flags") or []) or "none of note"
+    return [("precision", f"{embedder['precision']} (asked: {embedder.get('requested_precision')}; "
+                          f"CPU flags when built: {flags})")]
 
 
 def _size(n: int) -> str:

@@ -33,25 +33,29 @@ class Index:
     @classmethod
     def open(cls, path: str | Path, *, model: str | None = None, embedder: Embedder | None = None,
              create: bool = False, config: IndexConfig | None = None,
-             lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Index:
+             lock_timeout: float = DEFAULT_LOCK_TIMEOUT, precision: str | None = None) -> Index:
         """Open the index at ``path``; with ``create=True`` make it first if there is none.
 
         The embedder is ``embedder``, else made from ``model``, else from the index's manifest (or, for a new
         index, from ``config.model``). One that differs from the index's model raises ModelMismatchError.
         ``config`` applies only when the index is created; an existing index keeps its manifest's settings.
+        ``precision`` (sentence-transformers models: "auto", "fp32", "bf16", "int8") overrides the one the
+        index was created with, for this handle; int8 is a model of its own (another model id).
         """
         path = Path(path).expanduser()
         if config is not None and model is not None and config.model != model:
             config = config.model_copy(update={"model": model})
+        if config is not None and precision is not None:
+            config = config.model_copy(update={"precision": precision})
         if Store.exists(path):
-            if embedder is None and model is not None:
+            if embedder is None and (model is not None or precision is not None):
                 manifest = read_manifest(path)
-                embedder = embedder_for(model, manifest.batch_size)
+                embedder = embedder_for(model or manifest.model, manifest.batch_size, precision)
                 check_model(path, manifest, embedder)
             return cls(Store.open(path, embedder, lock_timeout=lock_timeout))
         if not create:
             return cls(Store.open(path, embedder, lock_timeout=lock_timeout))  # raises IndexNotFoundError
-        config = config or IndexConfig(model=model or DEFAULT_MODEL)
+        config = config or IndexConfig(model=model or DEFAULT_MODEL, precision=precision)
         return cls(Store.create(path, config, embedder, lock_timeout=lock_timeout, exist_ok=True))
 
     @property
@@ -160,34 +164,48 @@ def check_index_outside(folder: Path, index_path: Path) -> None:
 
 def build_index(folder: str | Path, index_path: str | Path, *, model: str | None = None,
                 walk: WalkConfig | None = None, rebuild: bool = False, progress: Progress | None = None,
-                lock_timeout: float = DEFAULT_LOCK_TIMEOUT, retarget: bool = False) -> SyncReport:
+                lock_timeout: float = DEFAULT_LOCK_TIMEOUT, retarget: bool = False,
+                precision: str | None = None) -> SyncReport:
     """What ``ragforge index`` does: create or open the index (rebuilding it if asked) and sync ``folder``.
 
     Without ``model`` an existing index keeps its own model; a new one uses the default model. ``rebuild``
     empties the index first but keeps its model (unless ``model`` is given), its chunking and its embedding
-    cache, so unchanged text is not embedded again.
+    cache, so unchanged text is not embedded again. ``precision`` as for :meth:`Index.open`.
+    Afterwards the embedder prepares for later queries (the model's ONNX export, made once while torch is
+    loaded anyway), so a cold ``ragforge query`` need not import torch.
     """
-    with _open_for(folder, index_path, model, rebuild, lock_timeout) as index:
-        return index.sync(folder, walk=walk, progress=progress, retarget=retarget)
+    with _open_for(folder, index_path, model, rebuild, lock_timeout, precision) as index:
+        report = index.sync(folder, walk=walk, progress=progress, retarget=retarget)
+        _prepare_queries(index)
+        return report
 
 
 def watch_index(folder: str | Path, index_path: str | Path, *, on_sync: Callable[[SyncReport], None],
                 model: str | None = None, walk: WalkConfig | None = None, rebuild: bool = False,
                 progress: Progress | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-                retarget: bool = False, debounce: float = 0.3) -> int:
+                retarget: bool = False, debounce: float = 0.3, precision: str | None = None) -> int:
     """What ``ragforge index --watch`` does: :func:`build_index`'s first sync, then :meth:`Index.watch` until
     Ctrl-C; ``on_sync`` receives every report. Returns the number of syncs."""
-    with _open_for(folder, index_path, model, rebuild, lock_timeout) as index:
+    with _open_for(folder, index_path, model, rebuild, lock_timeout, precision) as index:
+        _prepare_queries(index)
         return index.watch(folder, walk=walk, on_sync=on_sync, progress=progress, retarget=retarget,
                            debounce=debounce, max_delay=max(2.0, debounce))
 
 
 def _open_for(folder: str | Path, index_path: str | Path, model: str | None, rebuild: bool,
-              lock_timeout: float) -> Index:
+              lock_timeout: float, precision: str | None = None) -> Index:
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder")
     check_index_outside(folder, Path(index_path).expanduser())
     if rebuild:
-        Store.rebuild(index_path, model=model, lock_timeout=lock_timeout)
-    return Index.open(index_path, model=model, create=True, lock_timeout=lock_timeout)
+        Store.rebuild(index_path, model=model, lock_timeout=lock_timeout, precision=precision)
+    return Index.open(index_path, model=model, create=True, lock_timeout=lock_timeout, precision=precision)
+
+
+def _prepare_queries(index: Index) -> None:
+    """Let the embedder get ready for queries in later processes (the ONNX export, made once, now that torch
+    is loaded anyway), so a cold ``ragforge query`` need not import torch."""
+    prepare = getattr(index.embedder, "prepare_queries", None)
+    if prepare is not None:
+        prepare()

@@ -19,9 +19,9 @@ from ragforge.store.lock import LOCK_FILE, OWNER_FILE
 from ragforge.store.manifest import MANIFEST, Manifest, atomic_write, lenient_settings, new_manifest, render
 
 
-def embedder_for(spec: str, batch_size: int = 32) -> Embedder:
+def embedder_for(spec: str, batch_size: int = 32, precision: str | None = None) -> Embedder:
     kwargs = {} if spec.startswith("ollama:") else {"batch_size": batch_size}
-    return make_embedder(spec, **kwargs)
+    return make_embedder(spec, precision=precision, **kwargs)
 
 
 def initialise(path: Path, config: IndexConfig, embedder: Embedder, spec: str, *,
@@ -38,7 +38,8 @@ def initialise(path: Path, config: IndexConfig, embedder: Embedder, spec: str, *
         digest = vectors.write(vectors.new_index(embedder.dimension, config.metric), path / name)
         text = render(new_manifest(
             model=spec, model_id=embedder.model_id, dimension=embedder.dimension, metric=config.metric,
-            chunking=config.chunking.model_dump(), batch_size=config.batch_size))
+            chunking=config.chunking.model_dump(), batch_size=config.batch_size,
+            embedder=getattr(embedder, "settings", None)))
         conn.execute("BEGIN IMMEDIATE")
         for key, value in (("vectors_file", name), ("vectors_sha256", digest), ("generation", 0),
                            ("next_rowid", 1), ("manifest", text)):
@@ -51,20 +52,23 @@ def initialise(path: Path, config: IndexConfig, embedder: Embedder, spec: str, *
     atomic_write(path / MANIFEST, text.encode("utf-8"))
 
 
-def rebuild_settings(path: Path, model: str | None) -> IndexConfig:
+def rebuild_settings(path: Path, model: str | None, precision: str | None = None) -> IndexConfig:
     """The settings an index at ``path`` was built with, as far as they can be read (the copy in SQLite,
     else manifest.json), with ``model`` instead of its model when given; defaults for what is unreadable."""
     data = _recorded_manifest(path) or lenient_settings(path)
     fields: dict[str, Any] = {}
-    for key in ("model", "metric", "batch_size"):
+    for key in ("model", "metric", "batch_size", "precision"):
         if data.get(key) is not None:
             fields[key] = data[key]
     try:
         fields["chunking"] = ChunkingConfig(**data["chunking"])
     except Exception:  # noqa: BLE001 - missing or malformed: the default chunking
         pass
-    if model is not None:
+    if model is not None:  # another model: the recorded precision was chosen for the old one
         fields["model"] = model
+        fields.pop("precision", None)
+    if precision is not None:
+        fields["precision"] = precision
     try:
         return IndexConfig(**fields)
     except ValidationError:
@@ -100,6 +104,11 @@ def cache_is_usable(path: Path) -> bool:
 
 
 def check_model(path: Path, manifest: Manifest, embedder: Embedder) -> None:
+    if embedder.model_id != manifest.model_id and embedder.model_id.removesuffix("+int8") == \
+            manifest.model_id.removesuffix("+int8"):  # int8 is a model of its own
+        raise ModelMismatchError(
+            f"the index at {path} was built with precision {manifest.precision or 'auto'} ({manifest.model_id}), "
+            f"not {embedder.model_id}: leave --precision out, or {rebuild_hint(path)} --precision <precision>")
     if embedder.model_id != manifest.model_id:
         raise ModelMismatchError(
             f"the index at {path} was built with {manifest.model_id} (dimension {manifest.dimension}), not "

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragforge.errors import IndexCorruptError, IndexNotFoundError, IndexVersionError
 
@@ -33,14 +33,18 @@ class Manifest(BaseModel):
     batch_size: int = 32
     created_at: str
     ragforge_version: str
+    precision: str | None = None  # as asked ("auto", "fp32", ...): later opens ask the same
+    embedder: dict[str, Any] = Field(default_factory=dict)  # how it ran at creation: precision, CPU flags
 
 
 def new_manifest(*, model: str, model_id: str, dimension: int, metric: str, chunking: dict[str, Any],
-                 batch_size: int) -> Manifest:
+                 batch_size: int, embedder: dict[str, Any] | None = None) -> Manifest:
     from ragforge import __version__
 
+    embedder = dict(embedder or {})
     return Manifest(format_version=FORMAT_VERSION, model=model, model_id=model_id, dimension=dimension,
-                    metric=metric, chunking=chunking, batch_size=batch_size,
+                    metric=metric, chunking=chunking, batch_size=batch_size, embedder=embedder,
+                    precision=embedder.get("requested_precision"),
                     created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     ragforge_version=__version__)
 

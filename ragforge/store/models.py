@@ -48,3 +48,4 @@ class IndexInfo(BaseModel):
     created_at: str
     ragforge_version: str
     chunking: dict[str, Any] = Field(default_factory=dict)
+    embedder: dict[str, Any] = Field(default_factory=dict)  # how it embedded when built: precision, CPU flags

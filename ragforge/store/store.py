@@ -81,7 +81,7 @@ class Store:
         """
         path = Path(path).expanduser()
         config = config or IndexConfig()
-        embedder = embedder or embedder_for(config.model, config.batch_size)
+        embedder = embedder or embedder_for(config.model, config.batch_size, config.precision)
         spec = spec_of(embedder, config.model)
         path.mkdir(parents=True, exist_ok=True)
         with WriteLock(path, lock_timeout):
@@ -112,7 +112,7 @@ class Store:
                 raise IndexCorruptError(f"the index database at {path} has no record of its manifest; "
                                         f"{rebuild_hint(path)}")
             if embedder is None:
-                embedder = embedder_for(manifest.model, manifest.batch_size)
+                embedder = embedder_for(manifest.model, manifest.batch_size, manifest.precision)
             check_model(path, manifest, embedder)
             store = cls(path, manifest, embedder, conn, lock_timeout)
             store._load_for_reading()
@@ -132,15 +132,15 @@ class Store:
 
     @staticmethod
     def rebuild(path: str | Path, *, model: str | None = None, embedder: Embedder | None = None,
-                lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> IndexConfig:
-        """Make the index at ``path`` empty again, keeping its settings (model, metric, chunking; ``model``
-        replaces the model) and its embedding cache when the database is sound. Works on a damaged or
-        older-format index too. Returns the settings used."""
+                lock_timeout: float = DEFAULT_LOCK_TIMEOUT, precision: str | None = None) -> IndexConfig:
+        """Make the index at ``path`` empty again, keeping its settings (model, metric, chunking, precision;
+        ``model`` and ``precision`` replace theirs) and its embedding cache when the database is sound. Works
+        on a damaged or older-format index too. Returns the settings used."""
         path = Path(path).expanduser()
         path.mkdir(parents=True, exist_ok=True)
         with WriteLock(path, lock_timeout):
-            config = rebuild_settings(path, model)
-            embedder = embedder or embedder_for(config.model, config.batch_size)
+            config = rebuild_settings(path, model, precision)
+            embedder = embedder or embedder_for(config.model, config.batch_size, config.precision)
             keep = cache_is_usable(path)
             if not keep and (path / db.DB_FILE).exists():
                 logger.warning("%s: the database is damaged; its embedding cache cannot be kept", path)
@@ -327,7 +327,7 @@ class Store:
         return IndexInfo(path=str(self.path), root=root, model=m.model, model_id=m.model_id, dimension=m.dimension,
                          metric=m.metric, files=files, chunks=chunks, size_bytes=index_size(self.path),
                          format_version=m.format_version, created_at=m.created_at,
-                         ragforge_version=m.ragforge_version, chunking=m.chunking)
+                         ragforge_version=m.ragforge_version, chunking=m.chunking, embedder=m.embedder)
 
     def close(self) -> None:
         with self._mutex:
