@@ -42,6 +42,7 @@ def _apply(folder: Path, op: tuple[str, str, str]) -> None:
     if kind == "rename":
         if path.is_file() and not path.is_symlink() and name != arg:
             target = folder / arg
+            target.parent.mkdir(parents=True, exist_ok=True)  # "a.txt" -> "sub/c.txt" before sub/ exists
             if target.exists() or target.is_symlink():
                 target.unlink()
             path.rename(target)
