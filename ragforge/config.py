@@ -45,6 +45,31 @@ class WalkConfig(_Settings):
     max_file_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
 
 
+class VectorConfig(_Settings):
+    """How the dense vectors are indexed (recorded in the manifest; change it with ``--rebuild``).
+
+    - ``flat``: exact search; every vector in RAM (4 x dimension bytes each).
+    - ``ivf-pq``: FAISS ``IndexIVFPQ``, m bytes a vector. Exact (flat) until the index holds ``min_train``
+      vectors, then trained on a sample of them, and trained again once it has grown ``retrain_factor``
+      times since. The ``rerank`` x k best candidates are scored again with the exact vectors of the
+      embedding cache (on disk, in SQLite), so the ranking is exact among the candidates.
+    - ``hnsw``: FAISS ``IndexHNSWFlat``: the fastest queries, more RAM than flat; a deletion rebuilds the graph.
+
+    ``None`` means: chosen from the corpus size when the index is trained (see :mod:`ragforge.store.ann`).
+    """
+
+    kind: Literal["flat", "ivf-pq", "hnsw"] = "flat"
+    nlist: int | None = Field(default=None, ge=1)  # IVF cells
+    m: int | None = Field(default=None, ge=1)  # PQ sub-quantizers: bytes per vector (must divide the dimension)
+    nprobe: int | None = Field(default=None, ge=1)  # cells searched per query
+    train_size: int | None = Field(default=None, ge=256)  # vectors sampled to train on
+    min_train: int = Field(default=4096, ge=256)
+    retrain_factor: float = Field(default=4.0, gt=1.0)
+    rerank: int = Field(default=10, ge=1)
+    hnsw_m: int = Field(default=32, ge=4)
+    ef_search: int = Field(default=64, ge=1)
+
+
 class IndexConfig(_Settings):
     """What an index is built with. Recorded in its manifest; reopening checks it."""
 
@@ -55,6 +80,7 @@ class IndexConfig(_Settings):
     # sentence-transformers models: "auto" (bf16 on a CPU with AMX/AVX512-BF16, else fp32), "fp32", "bf16" or
     # "int8" (its own model id); None = the embedder's default (auto)
     precision: Literal["auto", "fp32", "bf16", "int8"] | None = None
+    vectors: VectorConfig = VectorConfig()
 
 
 def data_dir() -> Path:

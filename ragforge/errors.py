@@ -16,6 +16,7 @@ what to do next.
     │   ├── ModelMismatchError       built with another embedding model / dimension
     │   ├── IndexLockedError         another process is writing this index
     │   └── IndexCorruptError        the files disagree with each other
+    ├── ClusterError                 a Ray cluster cannot be reached, or failed during a sync
     ├── RetrievalError
     ├── LLMError                     anything from a chat model
     │   ├── LLMConnectionError       server not running / unreachable        (retryable)
@@ -95,6 +96,10 @@ class IndexLockedError(StoreError):
 
 class IndexCorruptError(StoreError):
     """The index's files disagree with each other."""
+
+
+class ClusterError(RagforgeError):
+    """A Ray cluster could not be reached, or failed while it read, chunked or embedded."""
 
 
 class RetrievalError(RagforgeError):

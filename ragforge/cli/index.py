@@ -32,6 +32,23 @@ from ragforge.cli._common import Progress, friendly_errors, index_option, lock_t
 @click.option("--retarget", is_flag=True,
               help="Let the index follow FOLDER when it mirrored another folder (moved, or replaced).")
 @lock_timeout_option
+@click.option("--vectors", type=click.Choice(["flat", "ivf-pq", "hnsw"]), default=None,
+              help="Vector index of a new (or --rebuild) index: flat (exact), ivf-pq (compressed, for indexes "
+              "past RAM) or hnsw (fastest queries, most RAM). Default: flat, or the index's own.")
+@click.option("--vector-option", "vector_options", multiple=True, metavar="KEY=VALUE",
+              help="With --vectors: nlist, m, nprobe, train_size, min_train, retrain_factor, rerank, hnsw_m or "
+              "ef_search (repeatable; default: chosen from the corpus size).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Read, chunk and embed on a Ray cluster (pip install 'ragforge[ray]'): ADDRESS is HOST:PORT, "
+              "ray://HOST:PORT or auto (the cluster `ray start` runs here); alone, a local cluster for this run. "
+              "Put it after FOLDER.")
+@click.option("--actors", type=click.IntRange(min=1), default=None,
+              help="With --ray: embedding actors (default: one per node).")
+@click.option("--cpus-per-actor", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="With --ray: CPUs each actor reserves, fractions allowed (default: its node's CPUs less 0.5, "
+              "at most 8).")
+@click.option("--ray-batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="With --ray: files per embedding call of an actor.")
 @click.option("--show-skipped", is_flag=True, help="List every skipped file (the summary lists the first 20).")
 @click.option("--json", "as_json", is_flag=True, help="Print the sync report as JSON (every skipped file); "
               "with --watch, one report per line.")
@@ -43,8 +60,10 @@ from ragforge.cli._common import Progress, friendly_errors, index_option, lock_t
 @friendly_errors
 def index_cmd(folder: Path, index_path: Path | None, model: str | None, precision: str | None,
               include: tuple[str, ...], exclude: tuple[str, ...], hidden: bool, follow_links: bool,
-              max_file_mb: float, rebuild: bool, retarget: bool, lock_timeout: float, show_skipped: bool,
-              as_json: bool, quiet: bool, watch: bool, debounce: float) -> None:
+              max_file_mb: float, rebuild: bool, retarget: bool, lock_timeout: float, vectors: str | None,
+              vector_options: tuple[str, ...], ray_address: str | None, actors: int | None,
+              cpus_per_actor: float | None, ray_batch_size: int, show_skipped: bool, as_json: bool, quiet: bool,
+              watch: bool, debounce: float) -> None:
     """Index FOLDER: add new files, re-embed changed ones, drop deleted ones.
 
     A file that can no longer be indexed (emptied, binary, unreadable, too large) loses its chunks, and the
@@ -56,16 +75,20 @@ def index_cmd(folder: Path, index_path: Path | None, model: str | None, precisio
 
     walk = WalkConfig(include=include, exclude=exclude, include_hidden=hidden, follow_links_outside=follow_links,
                       max_file_bytes=max(1, int(max_file_mb * 1024 * 1024)))
+    executor = _ray_executor(ray_address, actors, cpus_per_actor, ray_batch_size)
+    if watch and executor is not None:
+        raise click.UsageError("--watch syncs in this process: leave out --ray")
+    vector_config = _vector_config(vectors, vector_options)
     progress = Progress("indexing", enabled=not (quiet or as_json))
     if watch:
         _watch(folder, resolve_index(index_path), model=model, walk=walk, rebuild=rebuild, retarget=retarget,
                progress=progress, lock_timeout=lock_timeout, debounce=debounce, as_json=as_json,
-               show_skipped=show_skipped, precision=precision)
+               show_skipped=show_skipped, precision=precision, vectors=vector_config)
         return
     try:
         report = build_index(folder, resolve_index(index_path), model=model, walk=walk, rebuild=rebuild,
                              retarget=retarget, progress=progress, lock_timeout=lock_timeout,
-                             precision=precision)
+                             precision=precision, executor=executor, vectors=vector_config)
     finally:
         progress.close()
     if as_json:
@@ -100,6 +123,38 @@ def _watch(folder: Path, index_path: Path, *, progress: Progress, as_json: bool,
     click.echo("stopped watching", err=True)
 
 
+def _vector_config(kind: str | None, options: tuple[str, ...]) -> Any:
+    if kind is None:
+        if options:
+            raise click.UsageError("--vector-option goes with --vectors")
+        return None
+    from ragforge.config import VectorConfig
+
+    fields: dict[str, str] = {"kind": kind}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or key.strip() not in VectorConfig.model_fields or key.strip() == "kind":
+            raise click.UsageError(f"--vector-option {option!r}: use KEY=VALUE with KEY one of "
+                                   f"{', '.join(k for k in VectorConfig.model_fields if k != 'kind')}")
+        fields[key.strip()] = value.strip()
+    return VectorConfig(**fields)
+
+
+def _ray_executor(address: str | None, actors: int | None, cpus_per_actor: float | None,
+                  batch_size: int) -> Any:
+    if address is None:
+        if actors is not None or cpus_per_actor is not None:
+            raise click.UsageError("--actors and --cpus-per-actor go with --ray")
+        return None
+    try:
+        from ragforge.ingest.ray_executor import RayExecutor, check_reachable
+    except ImportError as exc:
+        raise click.ClickException(f"--ray needs Ray: pip install 'ragforge[ray]' ({exc})") from exc
+    if address not in ("", "auto"):
+        check_reachable(address)  # before anything is created or printed
+    return RayExecutor(address or None, actors=actors, cpus_per_actor=cpus_per_actor, batch_size=batch_size)
+
+
 @click.command("info")
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
@@ -128,6 +183,7 @@ def info_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("chunks", str(data["chunks"])),
         ("chunking", f"{size} tokens, overlap {chunking.get('overlap_tokens', 0)}"),
         *_precision_line(data.get("embedder") or {}),
+        ("vectors", _vectors_line(data.get("vectors") or {})),
         ("size", _size(data["size_bytes"])),
         ("created", f"{data['created_at']} by ragforge {data['ragforge_version']} "
                     f"(index format {data['format_version']})"),
@@ -140,6 +196,16 @@ def _precision_line(embedder: dict[str, Any]) -> list[tuple[str, str]]:
     flags = " ".join(embedder.get("cpu_flags") or []) or "none of note"
     return [("precision", f"{embedder['precision']} (asked: {embedder.get('requested_precision')}; "
                           f"CPU flags when built: {flags})")]
+
+
+def _vectors_line(vectors: dict[str, Any]) -> str:
+    kind = vectors.get("kind", "flat")
+    if vectors.get("form") == "ivf-pq":
+        return (f"ivf-pq: {vectors['nlist']} cells, {vectors['m']} bytes a vector, nprobe {vectors['nprobe']}, "
+                f"trained for {vectors['trained_for']} vectors")
+    if kind == "ivf-pq":
+        return "ivf-pq (exact until it holds enough vectors to train on)"
+    return kind
 
 
 def _size(n: int) -> str:

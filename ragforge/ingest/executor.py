@@ -8,6 +8,9 @@ The driver (:mod:`ragforge.ingest.run`) keeps the plan and the one writer. It as
   in any order. The driver has already taken every vector it could from the embedding cache, so a window
   holds only texts that must really be embedded.
 
+An executor may also define ``start(store)``, called under the write lock before ``prepare``: the Ray executor
+embeds next to its readers, so it takes the keys of the embedding cache there (``store.cache_keys()``).
+
 :class:`LocalExecutor` does both in this process, lazily, so memory stays bounded by a window. An executor
 that sends work to a cluster (Ray) implements the same two methods; what it receives and returns is plain,
 picklable data (the embedder is rebuilt on workers from ``embedder.spec`` or ``model_id``).

@@ -57,6 +57,9 @@ class IngestRun:
         self._tick("")
         store = self.store
         spec = chunk_spec(store)
+        start = getattr(self.executor, "start", None)
+        if start is not None:  # an executor that embeds beside its readers takes the cache's keys first (Ray)
+            start(store)
         prepared = self.executor.prepare(self.plan.todo, spec, store.embedder)
         batch = _Batch()
         for window, vectors in self.executor.embed(self._windows(prepared), store.embedder):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ragforge.config import DEFAULT_MODEL, IndexConfig, WalkConfig
+from ragforge.config import DEFAULT_MODEL, IndexConfig, VectorConfig, WalkConfig
 from ragforge.embedding.base import Embedder
 from ragforge.errors import ConfigError
 from ragforge.ingest import Executor, Progress, SyncReport, sync_documents, sync_folder
@@ -165,17 +165,20 @@ def check_index_outside(folder: Path, index_path: Path) -> None:
 def build_index(folder: str | Path, index_path: str | Path, *, model: str | None = None,
                 walk: WalkConfig | None = None, rebuild: bool = False, progress: Progress | None = None,
                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, retarget: bool = False,
-                precision: str | None = None) -> SyncReport:
+                precision: str | None = None, executor: Executor | None = None,
+                vectors: VectorConfig | None = None) -> SyncReport:
     """What ``ragforge index`` does: create or open the index (rebuilding it if asked) and sync ``folder``.
 
     Without ``model`` an existing index keeps its own model; a new one uses the default model. ``rebuild``
     empties the index first but keeps its model (unless ``model`` is given), its chunking and its embedding
-    cache, so unchanged text is not embedded again. ``precision`` as for :meth:`Index.open`.
+    cache, so unchanged text is not embedded again. ``precision`` as for :meth:`Index.open`. ``executor`` runs
+    reading, chunking and embedding (e.g. :class:`ragforge.ingest.ray_executor.RayExecutor`). ``vectors`` sets a
+    new (or rebuilt) index's vector index; an existing index with another one raises ConfigError.
     Afterwards the embedder prepares for later queries (the model's ONNX export, made once while torch is
     loaded anyway), so a cold ``ragforge query`` need not import torch.
     """
-    with _open_for(folder, index_path, model, rebuild, lock_timeout, precision) as index:
-        report = index.sync(folder, walk=walk, progress=progress, retarget=retarget)
+    with _open_for(folder, index_path, model, rebuild, lock_timeout, precision, vectors) as index:
+        report = index.sync(folder, walk=walk, progress=progress, retarget=retarget, executor=executor)
         _prepare_queries(index)
         return report
 
@@ -183,24 +186,34 @@ def build_index(folder: str | Path, index_path: str | Path, *, model: str | None
 def watch_index(folder: str | Path, index_path: str | Path, *, on_sync: Callable[[SyncReport], None],
                 model: str | None = None, walk: WalkConfig | None = None, rebuild: bool = False,
                 progress: Progress | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-                retarget: bool = False, debounce: float = 0.3, precision: str | None = None) -> int:
+                retarget: bool = False, debounce: float = 0.3, precision: str | None = None,
+                vectors: VectorConfig | None = None) -> int:
     """What ``ragforge index --watch`` does: :func:`build_index`'s first sync, then :meth:`Index.watch` until
     Ctrl-C; ``on_sync`` receives every report. Returns the number of syncs."""
-    with _open_for(folder, index_path, model, rebuild, lock_timeout, precision) as index:
+    with _open_for(folder, index_path, model, rebuild, lock_timeout, precision, vectors) as index:
         _prepare_queries(index)
         return index.watch(folder, walk=walk, on_sync=on_sync, progress=progress, retarget=retarget,
                            debounce=debounce, max_delay=max(2.0, debounce))
 
 
 def _open_for(folder: str | Path, index_path: str | Path, model: str | None, rebuild: bool,
-              lock_timeout: float, precision: str | None = None) -> Index:
+              lock_timeout: float, precision: str | None = None, vectors: VectorConfig | None = None) -> Index:
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder")
     check_index_outside(folder, Path(index_path).expanduser())
     if rebuild:
-        Store.rebuild(index_path, model=model, lock_timeout=lock_timeout, precision=precision)
-    return Index.open(index_path, model=model, create=True, lock_timeout=lock_timeout, precision=precision)
+        Store.rebuild(index_path, model=model, lock_timeout=lock_timeout, precision=precision, vectors=vectors)
+    config = IndexConfig(model=model or DEFAULT_MODEL, precision=precision, vectors=vectors) \
+        if vectors is not None else None
+    index = Index.open(index_path, model=model, create=True, config=config, lock_timeout=lock_timeout,
+                       precision=precision)
+    have = index.store.vector_config
+    if vectors is not None and have != vectors:
+        index.close()
+        raise ConfigError(f"the index at {index.path} keeps its vectors as {have.kind} with other settings; add "
+                          f"--rebuild to rebuild it with --vectors {vectors.kind} (the embedding cache is kept)")
+    return index
 
 
 def _prepare_queries(index: Index) -> None:

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from ragforge.config import VectorConfig
 from ragforge.errors import StoreError
-from ragforge.store import db, vectors
+from ragforge.store import ann, db, vectors
 from ragforge.store.changeset import ChangeSet
 
 WriteRows = Callable[[sqlite3.Connection], None]
@@ -103,18 +104,16 @@ def resolve(conn: sqlite3.Connection, changes: ChangeSet, model_id: str, dimensi
     return Rows(replaced, db.rowids_of_sources(conn, replaced), rows, stacked, next_rowid)
 
 
-def next_index(current: Any, rows: Rows) -> Any:
-    """A copy of ``current`` with the replaced rows' vectors removed and the new ones added (None: no change)."""
+def next_index(current: Any, rows: Rows, config: VectorConfig, metric: str, exact: ann.ExactRows,
+               trained_for: int) -> tuple[Any, int | None]:
+    """``current`` with the replaced rows' vectors removed and the new ones added, in the configured form (None:
+    no change); and the corpus size an ivf-pq index was trained for, when it was (see :mod:`ragforge.store.ann`)."""
     if not (rows.old_ids or rows.rows):
-        return None
-    index = vectors.clone(current)
-    vectors.remove(index, rows.old_ids)
-    if rows.vectors is not None:
-        vectors.add(index, rows.vectors, rows.ids)
-    return index
+        return None, None
+    return ann.next_index(current, rows.old_ids, rows.vectors, rows.ids, config, metric, exact, trained_for)
 
 
-def row_writer(changes: ChangeSet, rows: Rows, model_id: str) -> WriteRows:
+def row_writer(changes: ChangeSet, rows: Rows, model_id: str, trained_for: int | None = None) -> WriteRows:
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     files = [(f.source, f.size, f.mtime_ns, f.content_hash, f.file_type, f.title, now) for f in changes.files]
     fresh = [(h, v) for h, v in changes.vectors.items() if h in changes.fresh]
@@ -128,5 +127,7 @@ def row_writer(changes: ChangeSet, rows: Rows, model_id: str) -> WriteRows:
         db.set_meta(conn, "next_rowid", rows.next_rowid)
         if changes.root is not None:
             db.set_meta(conn, "root", changes.root)
+        if trained_for is not None:
+            db.set_meta(conn, "vectors_trained_on", trained_for)
 
     return write_rows

@@ -206,9 +206,34 @@ def cached_vectors(conn: sqlite3.Connection, model_id: str, hashes: Sequence[str
     return found
 
 
+def cache_key(text_hash: str) -> int:
+    """The first 64 bits of a chunk-text hash (a compact key for membership filters)."""
+    return int(text_hash[:16], 16)
+
+
+def cache_keys(conn: sqlite3.Connection, model_id: str) -> np.ndarray:
+    rows = conn.execute("SELECT text_hash FROM embeddings WHERE model_id = ?", (model_id,))
+    return np.sort(np.fromiter((cache_key(h) for (h,) in rows), dtype=np.uint64))
+
+
 def cache_vectors(conn: sqlite3.Connection, model_id: str, items: Iterable[tuple[str, np.ndarray]]) -> None:
     conn.executemany("INSERT OR IGNORE INTO embeddings(model_id, text_hash, vector) VALUES (?, ?, ?)",
                      [(model_id, h, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for h, v in items])
+
+
+def vectors_by_rowid(conn: sqlite3.Connection, model_id: str, rowids: Sequence[int],
+                     dimension: int) -> dict[int, np.ndarray]:
+    """The cached (exact) vectors of these chunk rows."""
+    found: dict[int, np.ndarray] = {}
+    for part in _batches(list(rowids)):
+        marks = ",".join("?" * len(part))
+        rows = conn.execute(f"SELECT c.rowid, e.vector FROM chunks c JOIN embeddings e ON e.model_id = ? AND "
+                            f"e.text_hash = c.text_hash WHERE c.rowid IN ({marks})", (model_id, *part))
+        for rowid, blob in rows:
+            vector = np.frombuffer(blob, dtype=np.float32)
+            if vector.shape == (dimension,):
+                found[rowid] = vector
+    return found
 
 
 def chunk_hashes(conn: sqlite3.Connection) -> list[tuple[int, str]]:

@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ragforge.config import ChunkingConfig, IndexConfig
+from ragforge.config import ChunkingConfig, IndexConfig, VectorConfig
 from ragforge.embedding import make_embedder
 from ragforge.embedding.base import Embedder
-from ragforge.errors import ModelMismatchError, StoreError
+from ragforge.errors import IndexCorruptError, ModelMismatchError, StoreError
 from ragforge.store import db, vectors
 from ragforge.store.db import rebuild_hint
 from ragforge.store.lock import LOCK_FILE, OWNER_FILE
@@ -35,11 +35,11 @@ def initialise(path: Path, config: IndexConfig, embedder: Embedder, spec: str, *
         if keep_cache:
             db.reset(conn)
         name = vectors.vector_file_name(0)
-        digest = vectors.write(vectors.new_index(embedder.dimension, config.metric), path / name)
+        digest = vectors.write(vectors.new_index(embedder.dimension, config.metric, config.vectors), path / name)
         text = render(new_manifest(
             model=spec, model_id=embedder.model_id, dimension=embedder.dimension, metric=config.metric,
             chunking=config.chunking.model_dump(), batch_size=config.batch_size,
-            embedder=getattr(embedder, "settings", None)))
+            embedder=getattr(embedder, "settings", None), vectors=config.vectors.model_dump()))
         conn.execute("BEGIN IMMEDIATE")
         for key, value in (("vectors_file", name), ("vectors_sha256", digest), ("generation", 0),
                            ("next_rowid", 1), ("manifest", text)):
@@ -64,6 +64,10 @@ def rebuild_settings(path: Path, model: str | None, precision: str | None = None
         fields["chunking"] = ChunkingConfig(**data["chunking"])
     except Exception:  # noqa: BLE001 - missing or malformed: the default chunking
         pass
+    try:
+        fields["vectors"] = VectorConfig(**data["vectors"])
+    except Exception:  # noqa: BLE001 - missing (older indexes: flat) or malformed: the default
+        pass
     if model is not None:  # another model: the recorded precision was chosen for the old one
         fields["model"] = model
         fields.pop("precision", None)
@@ -86,6 +90,15 @@ def _recorded_manifest(path: Path) -> dict[str, Any]:
         return {}
     finally:
         conn.close()
+
+
+def vector_config(path: Path, manifest: Manifest) -> VectorConfig:
+    """The manifest's vector-index settings (an index without them is flat)."""
+    try:
+        return VectorConfig(**manifest.vectors)
+    except (TypeError, ValidationError) as exc:
+        raise IndexCorruptError(f"{path / MANIFEST} has malformed vector-index settings; "
+                                f"{rebuild_hint(path)}") from exc
 
 
 def cache_is_usable(path: Path) -> bool:

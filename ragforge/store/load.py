@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ragforge.config import VectorConfig
 from ragforge.errors import IndexCorruptError
-from ragforge.store import db, vectors
+from ragforge.store import ann, db, vectors
 
 ATTEMPTS = 20  # snapshots to try while writers keep committing
 
@@ -82,12 +83,21 @@ def _load_named(path: Path, name: str, digest: str, rowids: np.ndarray, dimensio
     return Loaded(index, name)
 
 
-def from_cache(conn: sqlite3.Connection, model_id: str, dimension: int, metric: str) -> tuple[Any, int]:
-    """A vector index rebuilt from the embedding cache for every chunk row; and how many chunks lacked one."""
+def exact_rows(conn: sqlite3.Connection, model_id: str, dimension: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(rowids, vectors) of every chunk row whose text the embedding cache holds, and how many it lacks."""
     rows = db.chunk_hashes(conn)
     cached = db.cached_vectors(conn, model_id, sorted({h for _, h in rows}), dimension)
-    lacking = sum(1 for _, h in rows if h not in cached)
-    index = vectors.new_index(dimension, metric)
-    if rows and not lacking:
-        vectors.add(index, np.stack([cached[h] for _, h in rows]), [r for r, _ in rows])
-    return index, lacking
+    found = [(r, h) for r, h in rows if h in cached]
+    ids = np.asarray([r for r, _ in found], dtype=np.int64)
+    stacked = np.stack([cached[h] for _, h in found]) if found else np.zeros((0, dimension), np.float32)
+    return ids, stacked, len(rows) - len(found)
+
+
+def from_cache(conn: sqlite3.Connection, model_id: str, dimension: int, metric: str,
+               config: VectorConfig) -> tuple[Any, int]:
+    """A vector index of the configured form rebuilt from the embedding cache for every chunk row; and how
+    many chunks lacked a cached vector (then the index is empty)."""
+    ids, stacked, lacking = exact_rows(conn, model_id, dimension)
+    if lacking:
+        return vectors.new_index(dimension, metric, config), lacking
+    return ann.build(stacked, ids, dimension, metric, config), 0

@@ -31,6 +31,7 @@ class Manifest(BaseModel):
     metric: str  # "ip" | "l2"
     chunking: dict[str, Any]
     batch_size: int = 32
+    vectors: dict[str, Any] = Field(default_factory=lambda: {"kind": "flat"})  # a VectorConfig
     created_at: str
     ragforge_version: str
     precision: str | None = None  # as asked ("auto", "fp32", ...): later opens ask the same
@@ -38,13 +39,15 @@ class Manifest(BaseModel):
 
 
 def new_manifest(*, model: str, model_id: str, dimension: int, metric: str, chunking: dict[str, Any],
-                 batch_size: int, embedder: dict[str, Any] | None = None) -> Manifest:
+                 batch_size: int, embedder: dict[str, Any] | None = None,
+                 vectors: dict[str, Any] | None = None) -> Manifest:
     from ragforge import __version__
 
     embedder = dict(embedder or {})
     return Manifest(format_version=FORMAT_VERSION, model=model, model_id=model_id, dimension=dimension,
                     metric=metric, chunking=chunking, batch_size=batch_size, embedder=embedder,
                     precision=embedder.get("requested_precision"),
+                    vectors=vectors or {"kind": "flat"},
                     created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     ragforge_version=__version__)
 

@@ -49,3 +49,4 @@ class IndexInfo(BaseModel):
     ragforge_version: str
     chunking: dict[str, Any] = Field(default_factory=dict)
     embedder: dict[str, Any] = Field(default_factory=dict)  # how it embedded when built: precision, CPU flags
+    vectors: dict[str, Any] = Field(default_factory=dict)  # the settings, and what the index holds now

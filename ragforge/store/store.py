@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from ragforge.config import IndexConfig
+from ragforge.config import IndexConfig, VectorConfig
 from ragforge.embedding.base import Embedder
 from ragforge.errors import IndexCorruptError, ModelMismatchError, StoreError
-from ragforge.store import commit, db, load, vectors
+from ragforge.store import ann, commit, db, load, vectors
 from ragforge.store.changeset import Applied, ChangeSet
 from ragforge.store.layout import (cache_is_usable, check_model, embedder_for, index_size, initialise,
-                                   rebuild_hint, rebuild_settings, spec_of)
+                                   rebuild_hint, rebuild_settings, spec_of, vector_config)
 from ragforge.store.lexical import match_expression
 from ragforge.store.lock import DEFAULT_LOCK_TIMEOUT, WriteLock
 from ragforge.store.manifest import MANIFEST, Manifest, not_found, read_manifest
@@ -66,6 +66,7 @@ class Store:
         self._conn = conn
         self._mutex = threading.RLock()
         self._lock = WriteLock(path, lock_timeout)
+        self.vector_config = vector_config(path, manifest)
         self._index: Any = None
         self._vectors_file = ""
         self._depth = 0  # nesting of writing()
@@ -132,14 +133,17 @@ class Store:
 
     @staticmethod
     def rebuild(path: str | Path, *, model: str | None = None, embedder: Embedder | None = None,
-                lock_timeout: float = DEFAULT_LOCK_TIMEOUT, precision: str | None = None) -> IndexConfig:
-        """Make the index at ``path`` empty again, keeping its settings (model, metric, chunking, precision;
-        ``model`` and ``precision`` replace theirs) and its embedding cache when the database is sound. Works
-        on a damaged or older-format index too. Returns the settings used."""
+                lock_timeout: float = DEFAULT_LOCK_TIMEOUT, precision: str | None = None,
+                vectors: VectorConfig | None = None) -> IndexConfig:
+        """Make the index at ``path`` empty again, keeping its settings (model, metric, chunking, precision,
+        vector index; ``model``, ``precision`` and ``vectors`` replace theirs) and its embedding cache when the
+        database is sound. Works on a damaged or older-format index too. Returns the settings used."""
         path = Path(path).expanduser()
         path.mkdir(parents=True, exist_ok=True)
         with WriteLock(path, lock_timeout):
             config = rebuild_settings(path, model, precision)
+            if vectors is not None:
+                config = config.model_copy(update={"vectors": vectors})
             embedder = embedder or embedder_for(config.model, config.batch_size, config.precision)
             keep = cache_is_usable(path)
             if not keep and (path / db.DB_FILE).exists():
@@ -163,7 +167,7 @@ class Store:
             raise IndexCorruptError(f"the index at {self.path} is damaged: {problem.text}; "
                                     f"{rebuild_hint(self.path)}")
         m = self.manifest
-        index, lacking = load.from_cache(self._conn, m.model_id, m.dimension, m.metric)
+        index, lacking = load.from_cache(self._conn, m.model_id, m.dimension, m.metric, self.vector_config)
         if lacking:
             raise IndexCorruptError(f"the index at {self.path} is damaged: {problem.text}, and {lacking} "
                                     f"chunks have no cached vector; {rebuild_hint(self.path)}")
@@ -242,9 +246,18 @@ class Store:
         m = self.manifest
         with self.writing():
             rows = commit.resolve(self._conn, changes, m.model_id, m.dimension)
-            index = commit.next_index(self._index, rows)
-            self._commit(index, commit.row_writer(changes, rows, m.model_id))
+            trained_for = int(db.get_meta(self._conn, "vectors_trained_on", "0") or 0)
+            index, trained = commit.next_index(self._index, rows, self.vector_config, m.metric, self._exact_rows,
+                                               trained_for)
+            self._commit(index, commit.row_writer(changes, rows, m.model_id, trained))
         return Applied(chunks_added=len(rows.rows), chunks_removed=len(rows.old_ids))
+
+    def _exact_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        ids, stacked, lacking = load.exact_rows(self._conn, self.manifest.model_id, self.manifest.dimension)
+        if lacking:
+            raise IndexCorruptError(f"{lacking} chunks of the index at {self.path} have no cached vector to train "
+                                    f"the ivf-pq index on; {rebuild_hint(self.path)}")
+        return ids, stacked
 
     @_guarded
     def known_files(self) -> dict[str, db.FileRow]:
@@ -268,6 +281,13 @@ class Store:
         with self._mutex:
             return db.cached_vectors(self._conn, self.manifest.model_id, wanted, self.manifest.dimension)
 
+    @_guarded
+    def cache_keys(self) -> np.ndarray:
+        """The embedding cache of this index's model as sorted uint64 keys (:func:`db.cache_key` of each
+        chunk-text hash, 8 bytes a text): a membership filter small enough to ship to workers."""
+        with self._mutex:
+            return db.cache_keys(self._conn, self.manifest.model_id)
+
     # -- reading ----------------------------------------------------------------------------------------
     @_guarded
     def dense_search(self, vector: np.ndarray, k: int, where: WhereLike = None) -> list[tuple[Chunk, float]]:
@@ -287,8 +307,14 @@ class Store:
                     return []
             if self._index.ntotal == 0:
                 return []
-            scores, ids = vectors.search(self._index, vector, k, allowed)
+            approximate = ann.form(self._index) == "ivf-pq"
+            fetch = k * self.vector_config.rerank if approximate else k
+            scores, ids = vectors.search(self._index, vector, fetch, allowed)
             pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+            if approximate:  # scored again with the exact vectors of the cache (on disk)
+                m = self.manifest
+                exact = db.vectors_by_rowid(conn, m.model_id, [i for i, _ in pairs], m.dimension)
+                pairs = vectors.rescore(pairs, exact, vector, m.metric)[:k]
             chunks = db.chunks_by_rowid(conn, [i for i, _ in pairs])
         sign = 1.0 if self.manifest.metric == "ip" else -1.0
         return [(chunks[i], sign * s) for i, s in pairs if i in chunks]
@@ -323,11 +349,21 @@ class Store:
         with self._mutex:
             files, chunks = db.counts(self._conn)
             root = db.get_meta(self._conn, "root")
+            vector_info = self._vector_info()
         m = self.manifest
         return IndexInfo(path=str(self.path), root=root, model=m.model, model_id=m.model_id, dimension=m.dimension,
                          metric=m.metric, files=files, chunks=chunks, size_bytes=index_size(self.path),
                          format_version=m.format_version, created_at=m.created_at,
-                         ragforge_version=m.ragforge_version, chunking=m.chunking, embedder=m.embedder)
+                         ragforge_version=m.ragforge_version, chunking=m.chunking, embedder=m.embedder,
+                         vectors=vector_info)
+
+    def _vector_info(self) -> dict[str, Any]:
+        index, config = self._index, self.vector_config
+        now: dict[str, Any] = {"kind": config.kind, "form": ann.form(index)}
+        if now["form"] == "ivf-pq":
+            now.update(nlist=index.nlist, m=index.pq.M, nprobe=index.nprobe,
+                       trained_for=int(db.get_meta(self._conn, "vectors_trained_on", "0") or 0))
+        return now
 
     def close(self) -> None:
         with self._mutex:

@@ -1,4 +1,5 @@
-"""FAISS vector files: ``vectors-<generation>.faiss``, an ``IndexIDMap2`` whose ids are ``chunks.rowid``.
+"""FAISS vector files: ``vectors-<generation>.faiss``, an index whose ids are ``chunks.rowid`` (its forms:
+:mod:`ragforge.store.ann`).
 
 Only FAISS's own format is read and written (``faiss.write_index`` / ``faiss.read_index``); never pickle.
 A new generation is written beside the old one (temporary name, fsync, rename); SQLite then names it.
@@ -14,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ragforge.config import VectorConfig
 from ragforge.errors import IndexCorruptError, StoreError
+from ragforge.store import ann
 from ragforge.store.manifest import fsync_dir
 
 VECTOR_FILE = re.compile(r"^vectors-(\d+)\.faiss$")
@@ -24,27 +27,10 @@ def vector_file_name(generation: int) -> str:
     return f"vectors-{generation:06d}.faiss"
 
 
-def new_index(dimension: int, metric: str) -> Any:
-    import faiss
-
-    flat = faiss.IndexFlatIP(dimension) if metric == "ip" else faiss.IndexFlatL2(dimension)
-    return faiss.IndexIDMap2(flat)
-
-
-def clone(index: Any) -> Any:
-    import faiss
-
-    return faiss.clone_index(index)
-
-
-def remove(index: Any, ids: list[int]) -> None:
-    if ids:
-        index.remove_ids(np.asarray(ids, dtype=np.int64))
-
-
-def add(index: Any, vectors: np.ndarray, ids: list[int]) -> None:
-    if ids:
-        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+def new_index(dimension: int, metric: str, config: VectorConfig | None = None) -> Any:
+    """An empty index of the configured form (ivf-pq starts flat: it is trained once it has vectors)."""
+    return ann.build(np.zeros((0, dimension), np.float32), np.zeros(0, np.int64), dimension, metric,
+                     config or VectorConfig())
 
 
 def write(index: Any, target: Path) -> str:
@@ -75,7 +61,7 @@ def deserialize(data: bytes, dimension: int, file: Path) -> Any:
         index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
     except (RuntimeError, ValueError) as exc:
         raise IndexCorruptError(f"{file.name} is not a readable FAISS index (FAISS cannot parse it)") from exc
-    if not isinstance(index, faiss.IndexIDMap2):
+    if not isinstance(index, (faiss.IndexIDMap2, faiss.IndexIVFPQ)):
         raise IndexCorruptError(f"{file.name} is a FAISS index of another kind ({type(index).__name__})")
     if index.d != dimension:
         raise IndexCorruptError(f"{file.name} holds vectors of dimension {index.d}, the manifest says {dimension}")
@@ -83,23 +69,44 @@ def deserialize(data: bytes, dimension: int, file: Path) -> Any:
 
 
 def ids_of(index: Any) -> np.ndarray:
-    """The external ids (chunk rowids) stored in an IndexIDMap2."""
+    """The external ids (chunk rowids) an index holds."""
+    return ann.ids_of(index)
+
+
+def search(index: Any, vectors: np.ndarray, k: int, allowed: list[int] | None = None,
+           nprobe: int | None = None) -> tuple[Any, Any]:
+    """FAISS search; with ``allowed``, only those ids are considered (an IDSelectorBatch); ``nprobe``
+    overrides an ivf-pq index's own."""
     import faiss
 
-    return faiss.vector_to_array(index.id_map).astype(np.int64)
-
-
-def search(index: Any, vectors: np.ndarray, k: int, allowed: list[int] | None = None) -> tuple[Any, Any]:
-    """FAISS search; with ``allowed``, only those ids are considered (an IDSelectorBatch)."""
-    import faiss
-
+    lib: Any = faiss  # SearchParameters take keyword arguments at run time; the stubs do not say so
     query = np.ascontiguousarray(vectors.reshape(1, -1), dtype=np.float32)
     k = min(k, index.ntotal)
-    if allowed is None:
+    selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)) if allowed is not None else None
+    if isinstance(index, faiss.IndexIVFPQ):
+        params = lib.SearchParametersIVF(sel=selector, nprobe=nprobe or index.nprobe)
+    elif selector is None:
         return index.search(query, k)
-    selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-    params = faiss.SearchParameters(sel=selector)
-    return index.search(query, min(k, len(allowed)), params=params)
+    else:
+        params = lib.SearchParameters(sel=selector)
+    if allowed is not None:
+        k = min(k, len(allowed))
+    return index.search(query, k, params=params)
+
+
+def rescore(pairs: list[tuple[int, float]], exact: dict[int, np.ndarray], vector: np.ndarray,
+            metric: str) -> list[tuple[int, float]]:
+    """Search results (id, FAISS score) scored again with exact vectors where known, best first."""
+    scored = []
+    for rowid, approximate in pairs:
+        stored = exact.get(rowid)
+        if stored is None:
+            scored.append((rowid, approximate))
+        elif metric == "ip":
+            scored.append((rowid, float(stored @ vector)))
+        else:
+            scored.append((rowid, float(((stored - vector) ** 2).sum())))
+    return sorted(scored, key=lambda pair: -pair[1] if metric == "ip" else pair[1])
 
 
 def remove_file(file: Path) -> None:
