@@ -45,6 +45,9 @@ class QueryConfig(BaseModel):
     * *unsure* otherwise, and with ``grade="auto"`` the small model is asked once whether that passage
       window answers the question.
 
+    A bare "Yes"/"No" has no words of its own to look for: it is attributed to the passage that holds most
+    of the question's words and judged by that passage's relevance (or alignment) alone.
+
     The engine refuses ("The documents do not say.") when the model refused or no attempt's direct answer
     is supported. Citations are repaired to the passage that
     holds the words. A refused or unsupported attempt is retried with a rewritten query (at most

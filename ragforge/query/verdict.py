@@ -48,7 +48,7 @@ def attribute(draft: str, question: str, hits: list[Hit], quotes: dict[int, list
     for start, end, cited in claim_spans(cleaned):
         plain = re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", cleaned[start:end])).strip()
         found = claim_support(plain, cited, question, hits)
-        claim = Claim(text=plain, at=(start, end), cited=cited)
+        claim = Claim(text=plain, at=(start, end), cited=cited, own_words=found.own_words)
         quoted = _quoted(cited, quotes, hits)
         if quoted is not None:
             claim.passage, claim.start, claim.end = quoted
@@ -91,6 +91,10 @@ def verdict_of(claims: list[Claim], config: QueryConfig, bounds: tuple[float, fl
     if not claims:
         return "unsupported"
     direct = claims[0]
+    if not direct.own_words:  # a bare yes/no: nothing lexical to check; the passage it rests on decides
+        if bounds is not None and direct.relevance is not None:
+            return "supported" if direct.relevance >= bounds[0] else "unsupported"
+        return "supported" if direct.passage is not None and direct.alignment >= config.min_alignment else "unsure"
     if direct.support < config.reject_support:
         return "unsupported"
     if bounds is not None and direct.relevance is not None:

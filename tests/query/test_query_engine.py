@@ -321,3 +321,10 @@ def test_search_options_reach_the_index(index) -> None:
     rrf = hits_with(QueryConfig(search={"fusion": "rrf"}))
     assert all(h.score <= 2 / 61 for h in rrf)  # reciprocal-rank scores
     assert hits_with(QueryConfig(mode="lexical"))[0].scores.keys() == {"lexical"}
+
+
+def test_a_bare_yes_is_attributed_by_the_question_and_not_refused(index) -> None:
+    llm = ScriptedChatModel(["Yes."])
+    answer = QueryEngine(index, llm=llm).query("Did the Eiffel Tower open for the World's Fair?")
+    assert not answer.refused and answer.text.startswith("Yes") and answer.citations[0].source == "tower.md"
+    assert len(llm.calls) == 1
