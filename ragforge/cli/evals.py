@@ -60,6 +60,8 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
               help="Only N questions, spread evenly over the set (keeps answerable/unanswerable mixes).")
 @click.option("--exclude-ids", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A file of question ids (one per line) to leave out, e.g. those a setting was tuned on.")
+@click.option("--ids", "ids_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A file of question ids (one per line): ask only these (e.g. a fixed list to compare on).")
 @click.option("--baseline", default=None, metavar="plain|RESULTS",
               help="'plain': also run the plain-RAG baseline on the same questions and compare; or an earlier "
                    "results.json to compare with (paired bootstrap CI and p-value).")
@@ -69,8 +71,8 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
 @friendly_errors
 def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host: str | None, timeout: float,
                      system: str, judge: str | None, model: str | None, index_path: Path | None,
-                     limit: int | None, exclude_ids: Path | None, baseline: str | None, out_dir: Path | None,
-                     quiet: bool) -> None:
+                     limit: int | None, exclude_ids: Path | None, ids_path: Path | None, baseline: str | None,
+                     out_dir: Path | None, quiet: bool) -> None:
     """Exact match, F1, citation precision, refusals, LLM calls, tokens and seconds per question."""
     from ragforge.eval.answers import run_answer_eval
 
@@ -83,6 +85,8 @@ def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host:
                                  judge=judge, index_dir=index_path, limit=limit, small_llm=small_llm,
                                  baseline=baseline, out_dir=out_dir, progress=progress,
                                  exclude_ids=_ids(exclude_ids), exclude_file=exclude_ids and str(exclude_ids),
+                                 only_ids=_ids(ids_path) if ids_path else None,
+                                 ids_file=ids_path and str(ids_path),
                                  **({"model": model} if model else {}))
     finally:
         progress.close()
