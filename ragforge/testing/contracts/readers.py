@@ -116,12 +116,15 @@ class ReaderContract:
             reader(empty, empty.name)
         assert_reader_error(caught.value, empty.name)
 
-    def test_a_missing_file_is_a_reader_error(self, reader: Reader, sample: Path, tmp_path: Path) -> None:
-        gone = tmp_path / f"gone{sample.suffix}"
-        with pytest.raises(ReaderError) as caught:
-            reader(gone, gone.name)
-        assert_reader_error(caught.value, gone.name)
-        assert caught.value.reason in ("vanished", "unreadable")
+    def test_a_missing_file_or_a_folder_is_a_reader_error(self, reader: Reader, sample: Path,
+                                                          tmp_path: Path) -> None:
+        gone, folder = tmp_path / f"gone{sample.suffix}", tmp_path / f"folder{sample.suffix}"
+        folder.mkdir()
+        for path, reasons in ((gone, ("vanished", "unreadable")), (folder, ("not_regular", "unreadable"))):
+            with pytest.raises(ReaderError) as caught:
+                reader(path, path.name)
+            assert_reader_error(caught.value, path.name)
+            assert caught.value.reason in reasons, caught.value.reason
 
     def test_damaged_bytes_give_a_document_or_a_reader_error(self, reader: Reader, sample: Path,
                                                              tmp_path: Path) -> None:
