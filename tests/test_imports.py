@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ragforge"
 # A module may import only from layers of a lower rank. Rank-2 modules are siblings: no imports between them.
 RANK = {
     "errors": 0, "types": 0, "config": 0,
-    "_ollama": 1, "_http": 1, "retry": 1, "_registry": 1,
+    "_ollama": 1, "_http": 1, "retry": 1, "_registry": 1, "_lazy": 1,
     "readers": 2, "chunking": 2, "embedding": 2, "llm": 2, "graph": 2,
     "store": 3,
     "ingest": 4,

@@ -18,10 +18,10 @@ from ..errors import ConfigError
 from ..retrieval.documents import DocScoring, document_scores, rank_documents
 from ..retrieval.index import Index
 from ..retrieval.search import MODES, SearchOptions, search_all
-from . import metrics as M
+from . import retrieval_metrics as M
 from .common import EvalIndex, Progress, command_line, versions
-from .loaders import RetrievalDataset, load_dataset
-from .report import HEADLINE, ModeResult, RetrievalEvalResult
+from .retrieval_loaders import RetrievalDataset, load_dataset
+from .retrieval_report import HEADLINE, ModeResult, RetrievalEvalResult
 from .stats import bootstrap_ci, compare, percentile
 
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ragforge.eval import metrics as m
+from ragforge.eval import retrieval_metrics as m
 
 QRELS = {"q1": {"d1": 2, "d2": 1, "d3": 0}, "q2": {"d9": 1}, "q3": {"d5": 0}}
 RUN = {"q1": {"d2": 0.9, "d4": 0.8, "d1": 0.7, "d3": 0.6}, "qX": {"d1": 1.0}}
