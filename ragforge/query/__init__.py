@@ -21,7 +21,7 @@ The refusal policy is spelled out on :class:`QueryConfig`; :class:`PlainRAG` is 
 from __future__ import annotations
 
 from ragforge.query.chat import ChatSession, open_chat
-from ragforge.query.citations import ResolvedCitations, cited_numbers, locate, resolve
+from ragforge.query.citations import ResolvedCitations, cited_numbers, locate_quote, resolve_citations
 from ragforge.query.config import QueryConfig
 from ragforge.query.engine import NODE_NAMES, QueryEngine, ask, build_default_graph, compact_trace
 from ragforge.query.grounding import Grounding, check_grounding
@@ -51,7 +51,7 @@ __all__ = [
     "cited_numbers",
     "compact_trace",
     "is_refusal",
-    "locate",
+    "locate_quote",
     "open_chat",
-    "resolve",
+    "resolve_citations",
 ]

@@ -27,8 +27,8 @@ from pydantic import BaseModel
 from ragforge.errors import StructuredOutputError
 from ragforge.llm import structured
 from ragforge.query import prompts
+from ragforge.query.citations import MARKER, clean_markers, locate_quote
 from ragforge.query.config import QueryConfig
-from ragforge.query.citations import MARKER, clean_markers, locate
 from ragforge.query.state import Attempt, Claim, QueryDeps, QueryState
 from ragforge.query.support import claim_spans, claim_support
 from ragforge.types import Answer, Citation, Hit
@@ -73,7 +73,7 @@ def _quoted(cited: list[int], quotes: dict[int, list[str]], hits: list[Hit]) -> 
             if not quote.strip():
                 continue
             for block in [n, *(b for b in range(1, len(hits) + 1) if b != n)]:
-                span = locate(quote, hits[block - 1].chunk.text)
+                span = locate_quote(quote, hits[block - 1].chunk.text)
                 if span is not None:
                     return block, span[0], span[1]
     return None
