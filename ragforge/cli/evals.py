@@ -33,7 +33,7 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
                        model: str | None, index_path: Path | None, limit: int | None, out_dir: Path | None,
                        quiet: bool) -> None:
     """nDCG@10, Recall@k and MRR per retrieval mode, with confidence intervals."""
-    from ragforge.eval.retrieval import run_retrieval_eval
+    from ragforge.eval import run_retrieval_eval
 
     progress = Progress("evaluating", enabled=not quiet)
     try:
@@ -72,7 +72,7 @@ def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host:
                      limit: int | None, exclude_ids: Path | None, baseline: str | None, out_dir: Path | None,
                      quiet: bool) -> None:
     """Exact match, F1, citation precision, refusals, LLM calls, tokens and seconds per question."""
-    from ragforge.eval.answers import run_answer_eval
+    from ragforge.eval import run_answer_eval
 
     if baseline is not None and baseline != "plain" and not Path(baseline).exists():
         raise click.BadParameter(f"{baseline!r} is neither 'plain' nor an existing results.json",

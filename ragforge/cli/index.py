@@ -47,8 +47,8 @@ def index_cmd(folder: Path, index_path: Path | None, model: str | None, include:
     summary says so. FIFOs, sockets and devices are skipped, and so are symlinks leaving FOLDER unless
     --follow-links. With --watch the index follows FOLDER as it changes; searches keep working meanwhile.
     """
-    from ragforge.config import WalkConfig
-    from ragforge.retrieval.index import build_index
+    from ragforge import WalkConfig
+    from ragforge.retrieval import build_index
 
     walk = WalkConfig(include=include, exclude=exclude, include_hidden=hidden, follow_links_outside=follow_links,
                       max_file_bytes=max(1, int(max_file_mb * 1024 * 1024)))
@@ -101,7 +101,7 @@ def _watch(folder: Path, index_path: Path, *, progress: Progress, as_json: bool,
 @friendly_errors
 def info_cmd(index_path: Path | None, as_json: bool) -> None:
     """Describe an index: the folder it mirrors, model, files, chunks, size."""
-    from ragforge.retrieval.index import open_index
+    from ragforge import open_index
 
     with open_index(resolve_index(index_path)) as index:
         info = index.info()
