@@ -44,7 +44,7 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
         progress.close()
     click.echo(result.table())
     if out_dir is not None:
-        click.echo(f"\nwrote {out_dir}/results.json and {out_dir}/report.md")
+        click.echo(wrote(out_dir))
 
 
 @eval_group.command("answers")
@@ -88,7 +88,16 @@ def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host:
         progress.close()
     click.echo(result.table())
     if out_dir is not None:
-        click.echo(f"\nwrote {out_dir}/results.json and {out_dir}/report.md")
+        click.echo(wrote(out_dir))
+
+
+def wrote(out_dir: Path) -> str:
+    from ragforge.eval import plots_available
+
+    if plots_available():
+        return f"\nwrote {out_dir}/results.json, {out_dir}/report.md and a plot"
+    return (f"\nwrote {out_dir}/results.json and {out_dir}/report.md (no plot: matplotlib is not installed; "
+            "pip install 'ragforge[eval]' adds it)")
 
 
 def _ids(path: Path | None) -> frozenset[str]:

@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "mrr_at_k": "ragforge.eval.retrieval_metrics",
     "ndcg_at_k": "ragforge.eval.retrieval_metrics",
     "paired_bootstrap_ci": "ragforge.eval.stats",
+    "plots_available": "ragforge.eval.common",
     "precision_at_k": "ragforge.eval.retrieval_metrics",
     "randomization_test": "ragforge.eval.stats",
     "recall_at_k": "ragforge.eval.retrieval_metrics",
