@@ -61,10 +61,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ragforge.config import ChunkingConfig, IndexConfig, WalkConfig
     from ragforge.embedding import make_embedder
     from ragforge.errors import RagforgeError
+    from ragforge.ingest import SyncReport
     from ragforge.query import QueryConfig, QueryEngine
     from ragforge.retrieval.index import Index, open_index
     from ragforge.retrieval.search import SearchOptions
-    from ragforge.ingest import SyncReport
     from ragforge.store import Where
     from ragforge.types import Answer, Chunk, Citation, Document, Hit, Section
 

@@ -30,7 +30,7 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
-        except Exception as exc:  # noqa: BLE001 - the boundary: whatever it is, one line
+        except Exception as exc:  # the boundary: whatever it is, one line
             if os.environ.get("RAGFORGE_DEBUG"):
                 raise
             raise click.ClickException(error_line(exc)) from exc

@@ -194,7 +194,7 @@ class SentenceTransformerEmbedder(BaseEmbedder):
             from sentence_transformers import SentenceTransformer
 
             return SentenceTransformer(self._location, device=self.device, local_files_only=True)
-        except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
+        except Exception as exc:  # any load failure is reported the same way
             raise EmbeddingError(
                 f"embedding model {self.model_name!r} could not be loaded ({_brief(exc)}). "
                 "ragforge never downloads models: pass a local sentence-transformers model folder, "
@@ -205,7 +205,7 @@ class SentenceTransformerEmbedder(BaseEmbedder):
         try:
             return model.encode(texts, batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False,
                                 normalize_embeddings=False)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise EmbeddingError(f"{self.model_id}: encoding failed: {_brief(exc)}") from exc
 
 

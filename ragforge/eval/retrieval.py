@@ -25,7 +25,6 @@ from .retrieval_report import HEADLINE, ModeResult, RetrievalEvalResult
 from .stats import bootstrap_ci, compare, percentile
 
 
-
 def run_retrieval_eval(
     dataset: RetrievalDataset | Path | str,
     *,

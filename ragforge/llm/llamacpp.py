@@ -97,7 +97,7 @@ def _load(path: Path, n_ctx: int, threads: int, batch: int) -> Any:
         params.port = 0  # llama.cpp also listens on loopback: an ephemeral port, never a fixed one
         try:
             server = xllamacpp.Server(params)
-        except Exception as exc:  # noqa: BLE001 - llama.cpp says only "failed to init"
+        except Exception as exc:  # llama.cpp says only "failed to init"
             raise LLMError(f"llama.cpp could not load {path.name} ({exc}); is it a complete GGUF chat model "
                            "that fits in memory?") from exc
         _LOADED[key] = server

@@ -19,6 +19,7 @@ from ragforge.query import prompts
 from ragforge.query.config import QueryConfig
 from ragforge.types import Answer
 
+
 class PlainRAG:
     """Top-``k`` passages (the engine's retrieval settings) + one prompt -> the model's answer, unchecked."""
 

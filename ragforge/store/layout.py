@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -59,10 +60,8 @@ def rebuild_settings(path: Path, model: str | None) -> IndexConfig:
     for key in ("model", "metric", "batch_size"):
         if data.get(key) is not None:
             fields[key] = data[key]
-    try:
+    with contextlib.suppress(Exception):  # missing or malformed: the default chunking
         fields["chunking"] = ChunkingConfig(**data["chunking"])
-    except Exception:  # noqa: BLE001 - missing or malformed: the default chunking
-        pass
     if model is not None:
         fields["model"] = model
     try:

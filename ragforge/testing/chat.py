@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from ragforge.llm.types import (
     ChatResult,
@@ -26,7 +26,7 @@ from ragforge.llm.types import (
     tool_schemas,
 )
 
-Reply = Union[str, ChatResult, BaseException, type, Callable[[list[Message]], Union[str, ChatResult]]]
+Reply = str | ChatResult | BaseException | type | Callable[[list[Message]], str | ChatResult]
 
 
 @dataclass

@@ -81,8 +81,8 @@ def test_ndcg_agrees_with_scikit_learn_on_tie_free_random_runs():
     rng = np.random.default_rng(7)
     docs = [f"d{i}" for i in range(40)]
     for trial in range(20):
-        grades = {d: int(g) for d, g in zip(docs, rng.integers(0, 3, size=len(docs))) if g > 0}
-        scores = dict(zip(docs, rng.permutation(len(docs)).astype(float)))  # distinct: no ties
+        grades = {d: int(g) for d, g in zip(docs, rng.integers(0, 3, size=len(docs)), strict=True) if g > 0}
+        scores = dict(zip(docs, rng.permutation(len(docs)).astype(float), strict=True))  # distinct: no ties
         qrels, run = {"q": grades}, {"q": scores}
         y_true = np.array([[grades.get(d, 0) for d in docs]])
         y_score = np.array([[scores[d] for d in docs]])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import importlib.util
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def pdf_writer():
 def assert_sections_cover(doc):
     assert doc.sections, "readers always record sections"
     assert doc.sections[0].start == 0 and doc.sections[-1].end == len(doc.text)
-    for a, b in zip(doc.sections, doc.sections[1:]):
+    for a, b in pairwise(doc.sections):
         assert a.end == b.start
 
 
@@ -234,7 +235,7 @@ def test_pdf_pages_and_title(tmp_path):
     assert doc.file_type == "pdf" and doc.title == "Three Pages"
     assert [s.page for s in doc.sections] == [1, 2, 3]
     assert_sections_cover(doc)
-    for section, word in zip(doc.sections, ("apples", "bananas", "cherries")):
+    for section, word in zip(doc.sections, ("apples", "bananas", "cherries"), strict=True):
         assert word in doc.text[section.start:section.end]
     assert doc.text.count("\n\n") >= 2  # pages joined with a blank line
     assert doc.metadata["pages"] == 3

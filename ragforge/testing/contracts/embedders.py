@@ -122,7 +122,7 @@ class EmbedderContract:
         vectors = embedder.embed_documents(AWKWARD)
         assert vectors.shape == (len(AWKWARD), embedder.dimension) and np.isfinite(vectors).all()
         norms = np.linalg.norm(vectors, axis=1)
-        assert all(abs(n - 1.0) < 1e-4 or (n == 0 and not text.strip()) for n, text in zip(norms, AWKWARD))
+        assert all(abs(n - 1.0) < 1e-4 or (n == 0 and not text.strip()) for n, text in zip(norms, AWKWARD, strict=True))
         assert norms[2] == pytest.approx(1.0, abs=1e-4) and norms[3] == pytest.approx(1.0, abs=1e-4)
 
     def test_failures_are_ragforge_errors(self, failing_embedder: Embedder) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def assert_valid_document(doc: Document, source: str) -> None:
     sections = doc.sections
     assert sections, "readers record sections"
     assert sections[0].start == 0 and sections[-1].end == len(doc.text), (sections[0], sections[-1])
-    for before, after in zip(sections, sections[1:]):
+    for before, after in pairwise(sections):
         assert before.end == after.start, (before, after)
     for section in sections:
         assert section.start < section.end, section
