@@ -6,7 +6,7 @@ import functools
 import os
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def error_line(exc: BaseException) -> str:
     if isinstance(exc, RagforgeError):
         text = str(exc)
     elif isinstance(exc, ValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
+        first: Mapping[str, Any] = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(part) for part in first.get("loc", ())) or exc.title
         text = f"invalid setting {where}: {first.get('msg', exc)}"
     elif isinstance(exc, OSError):

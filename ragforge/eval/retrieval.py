@@ -99,7 +99,7 @@ def _sync(
     index: Index, data: RetrievalDataset, progress: Progress | None
 ) -> tuple[int, float, str, dict[str, Any]]:
     start = time.perf_counter()
-    if data.corpus_file is not None:
+    if data.corpus_folder is None:
         report = index.sync_documents(data.documents(), progress=progress)
     else:
         report = index.sync(data.corpus_folder, exclude=data.exclude, progress=progress)

@@ -287,7 +287,8 @@ def _window(data: Any, model: str) -> int | None:
     entry = named[0] if named else entries[0] if len(entries) == 1 else None
     if not isinstance(entry, Mapping):
         return None
-    found = {**entry, **(entry.get("meta") if isinstance(entry.get("meta"), Mapping) else {})}
+    meta = entry.get("meta")
+    found = {**entry, **(meta if isinstance(meta, Mapping) else {})}
     for key in _CONTEXT_KEYS:
         if isinstance(found.get(key), int) and found[key] > _MIN_REPLY:
             return int(found[key])

@@ -28,7 +28,7 @@ from ragforge.query.grounding import Grounding, check_grounding
 from ragforge.query.plain import PlainRAG
 from ragforge.query.prompts import REFUSAL, is_refusal
 from ragforge.query.rerank_llm import LLMReranker
-from ragforge.query.state import Attempt, Claim, QueryDeps, QueryState, Turn
+from ragforge.query.state import Attempt, Claim, QueryContext, QueryDeps, QueryState, Turn
 
 __all__ = [
     "NODE_NAMES",
@@ -40,6 +40,7 @@ __all__ = [
     "LLMReranker",
     "PlainRAG",
     "QueryConfig",
+    "QueryContext",
     "QueryDeps",
     "QueryEngine",
     "QueryState",

@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ragforge.retrieval.search import SearchOptions
 
-
 # Relevance bounds per embedding model, measured on real answers of Qwen2.5-Coder-1.5B: on 20 SQuAD and 24
 # ClapNQ dev questions (eval/results/answers.md), every correct SQuAD answer stood in a passage at cosine
 # >= 0.449 to its question, while 7 of 9 answers to unanswerable ClapNQ questions stood in passages below 0.35.

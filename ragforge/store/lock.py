@@ -10,6 +10,7 @@ import contextlib
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ragforge.errors import IndexLockedError, StoreError
 
@@ -26,7 +27,7 @@ class WriteLock:
     def __init__(self, index_dir: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.file = Path(index_dir) / LOCK_FILE
         self.timeout = timeout
-        self._lock = None
+        self._lock: Any = None  # a filelock.FileLock while held
 
     @property
     def held(self) -> bool:

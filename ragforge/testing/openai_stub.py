@@ -47,7 +47,7 @@ from typing import Any
 
 FAULTS = ("slow", "trickle", "drop", 401, 429, 500, 503, "malformed", "html")
 _HTML = b"<!doctype html><html><head><title>Web UI</title></head><body><div id=app></div></body></html>"
-_ERRORS = {
+_ERRORS: dict[int, dict[str, Any]] = {
     401: {"code": 401, "message": "Invalid API key", "type": "authentication_error"},
     429: {"code": 429, "message": "Rate limit reached, retry later", "type": "rate_limit_error"},
     500: {"code": 500, "message": "internal server error", "type": "server_error"},

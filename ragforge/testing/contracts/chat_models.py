@@ -36,7 +36,7 @@ STEADY = {"temperature": 0, "seed": 7, "num_predict": 24}  # Ollama's option nam
 QUESTION = [{"role": "system", "content": "Answer in one short sentence."},
             {"role": "user", "content": "What is the capital of France?"}]
 REPLY = "Paris is the capital of France."
-SCHEMA = {"type": "object", "additionalProperties": False, "required": ["city", "country"],
+SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "required": ["city", "country"],
           "properties": {"city": {"type": "string", "maxLength": 30},
                          "country": {"type": "string", "maxLength": 30}}}
 
@@ -104,7 +104,7 @@ class ChatModelContract:
         if script:
             script("Yes.")
         options = {**STEADY, "top_p": 0.9, "top_k": 20, "num_predict": 8}
-        assert isinstance(chat_model.chat("Say yes.", options=options), ChatResult)
+        assert isinstance(chat_model.chat([{"role": "user", "content": "Say yes."}], options=options), ChatResult)
 
     def test_a_json_schema_format_gives_json(self, chat_model: ChatModel, script: Script | None) -> None:
         if script:
