@@ -82,5 +82,8 @@ class TestLlamaCppChat(ChatModelContract):
         return LlamaCppChat(SMOLLM2, n_ctx=2048, threads=2, timeout=120, cache=None)
 
     @pytest.fixture
-    def failing_chat_model(self, chat_model: LlamaCppChat) -> LlamaCppChat:
-        return LlamaCppChat(SMOLLM2, n_ctx=2048, threads=2, timeout=0.001, cache=None, retry=None)
+    def failing_chat_model(self, chat_model: LlamaCppChat) -> Iterator[LlamaCppChat]:
+        yield LlamaCppChat(SMOLLM2, n_ctx=2048, threads=2, timeout=0.001, cache=None, retry=None)
+        # the shared model's one slot frees once the timed-out generation is cancelled: wait for it here,
+        # so no generation is still running in llama.cpp's thread when the process exits
+        chat_model.chat("Say yes.", options={"num_predict": 1})

@@ -32,7 +32,7 @@ from ragforge.llm.types import ChatModel, ChatResult, Message, StreamResult, Usa
 
 Script = Callable[..., None]
 
-STEADY = {"temperature": 0, "seed": 7, "num_predict": 24}  # Ollama's option names; every backend maps them
+STEADY = {"temperature": 0, "seed": 7, "num_predict": 12}  # Ollama's option names; every backend maps them
 QUESTION = [{"role": "system", "content": "Answer in one short sentence."},
             {"role": "user", "content": "What is the capital of France?"}]
 REPLY = "Paris is the capital of France."
