@@ -71,7 +71,7 @@ def index_cmd(folder: Path, index_path: Path | None, model: str | None, include:
 
 def _watch(folder: Path, index_path: Path, *, progress: Progress, as_json: bool, show_skipped: bool,
            **options: Any) -> None:
-    from ragforge.retrieval.index import watch_index
+    from ragforge.retrieval import watch_index
 
     syncs = 0
 

@@ -24,6 +24,7 @@ from ragforge.query.chat import ChatSession, open_chat
 from ragforge.query.citations import ResolvedCitations, cited_numbers, locate_quote, resolve_citations
 from ragforge.query.config import QueryConfig
 from ragforge.query.engine import NODE_NAMES, QueryEngine, ask, build_default_graph, compact_trace
+from ragforge.query.followup import condensed
 from ragforge.query.grounding import Grounding, check_grounding
 from ragforge.query.plain import PlainRAG
 from ragforge.query.prompts import REFUSAL, is_refusal
@@ -51,6 +52,7 @@ __all__ = [
     "check_grounding",
     "cited_numbers",
     "compact_trace",
+    "condensed",
     "is_refusal",
     "locate_quote",
     "open_chat",
