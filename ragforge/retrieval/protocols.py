@@ -1,8 +1,8 @@
 """The retrieval layer's seams: what a search reads, and what the query layer searches.
 
     ChunkSource   dense_search / lexical_search   the Store is one; run_search reads any of them
-    Searcher      search(query, k, where=, mode=, options=)   the Index is one; the query engine, PlainRAG
-                  and the evals search any of them
+    Searcher      search(query, k, where=, mode=, options=)   the Index is one; QueryEngine and PlainRAG
+                  search any of them
 
 Structural protocols: an object with these methods is one, whatever its class.
 """
