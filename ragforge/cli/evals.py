@@ -33,7 +33,7 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
                        model: str | None, index_path: Path | None, limit: int | None, out_dir: Path | None,
                        quiet: bool) -> None:
     """nDCG@10, Recall@k and MRR per retrieval mode, with confidence intervals."""
-    from ragforge.eval.retrieval import run_retrieval_eval
+    from ragforge.eval import run_retrieval_eval
 
     progress = Progress("evaluating", enabled=not quiet)
     try:
@@ -44,7 +44,7 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
         progress.close()
     click.echo(result.table())
     if out_dir is not None:
-        click.echo(f"\nwrote {out_dir}/results.json and {out_dir}/report.md")
+        click.echo(wrote(out_dir))
 
 
 @eval_group.command("answers")
@@ -74,7 +74,7 @@ def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host:
                      limit: int | None, exclude_ids: Path | None, ids_path: Path | None, baseline: str | None,
                      out_dir: Path | None, quiet: bool) -> None:
     """Exact match, F1, citation precision, refusals, LLM calls, tokens and seconds per question."""
-    from ragforge.eval.answers import run_answer_eval
+    from ragforge.eval import run_answer_eval
 
     if baseline is not None and baseline != "plain" and not Path(baseline).exists():
         raise click.BadParameter(f"{baseline!r} is neither 'plain' nor an existing results.json",
@@ -92,7 +92,16 @@ def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host:
         progress.close()
     click.echo(result.table())
     if out_dir is not None:
-        click.echo(f"\nwrote {out_dir}/results.json and {out_dir}/report.md")
+        click.echo(wrote(out_dir))
+
+
+def wrote(out_dir: Path) -> str:
+    from ragforge.eval import plots_available
+
+    if plots_available():
+        return f"\nwrote {out_dir}/results.json, {out_dir}/report.md and a plot"
+    return (f"\nwrote {out_dir}/results.json and {out_dir}/report.md (no plot: matplotlib is not installed; "
+            "pip install 'ragforge[eval]' adds it)")
 
 
 def _ids(path: Path | None) -> frozenset[str]:

@@ -248,7 +248,8 @@ def run_answer_eval(
             journal = _journal(out_dir, name, str(data.path), llm, small_llm, judge, model, used)
             runs[name] = _run_system(name, index, chat, small, judge_chat, config, examples, progress, journal)
             timing[f"answering_{name}"] = time.perf_counter() - asked
-    common = dict(data=data, llm=llm, judge=judge, documents=documents, config=config, resamples=resamples,
+    common: dict[str, Any] = dict(
+                  data=data, llm=llm, judge=judge, documents=documents, config=config, resamples=resamples,
                   settings={"embedding_model": model, "index_dir": where, "limit": limit, "timeout": timeout,
                             "excluded_ids": len(exclude_ids),
                             "only_ids": None if only_ids is None else len(only_ids),
@@ -345,7 +346,7 @@ def _run_system(name: str, index: Any, chat: ChatModel, small: ChatModel | None,
 
 def _result(records: list[QuestionResult], *, system: str, data: AnswerDataset, llm: Any, judge: Any,
             documents: int, config: QueryConfig, resamples: int, settings: dict[str, Any], started: float,
-            timing: dict[str, float], note: str | None, command: str) -> AnswerEvalResult:
+            timing: dict[str, float], note: str | None, command: str | None) -> AnswerEvalResult:
     metrics, ci, counts = summarise(records, resamples=resamples)
     answering = timing.get(f"answering_{system}", 0.0)
     return AnswerEvalResult(

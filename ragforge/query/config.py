@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ragforge.retrieval.search import SearchOptions
 
-
 # Relevance bounds per embedding model (min_relevance, sure_relevance), measured on real answers of
 # Qwen2.5-Coder-1.5B (eval/results/answers.md): with all-MiniLM-L6-v2, 4 of 9 answers to unanswerable ClapNQ
 # dev questions stood only in passages below 0.25 of cosine to the question, and no correct SQuAD answer

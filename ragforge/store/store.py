@@ -27,8 +27,16 @@ from ragforge.embedding.base import Embedder
 from ragforge.errors import IndexCorruptError, ModelMismatchError, StoreError
 from ragforge.store import commit, db, load, vectors
 from ragforge.store.changeset import Applied, ChangeSet
-from ragforge.store.layout import (cache_is_usable, check_model, embedder_for, index_size, initialise,
-                                   rebuild_hint, rebuild_settings, spec_of)
+from ragforge.store.layout import (
+    cache_is_usable,
+    check_model,
+    embedder_for,
+    index_size,
+    initialise,
+    rebuild_hint,
+    rebuild_settings,
+    spec_of,
+)
 from ragforge.store.lexical import match_expression
 from ragforge.store.lock import DEFAULT_LOCK_TIMEOUT, WriteLock
 from ragforge.store.manifest import MANIFEST, Manifest, not_found, read_manifest
@@ -288,7 +296,7 @@ class Store:
             if self._index.ntotal == 0:
                 return []
             scores, ids = vectors.search(self._index, vector, k, allowed)
-            pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+            pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
             chunks = db.chunks_by_rowid(conn, [i for i, _ in pairs])
         sign = 1.0 if self.manifest.metric == "ip" else -1.0
         return [(chunks[i], sign * s) for i, s in pairs if i in chunks]

@@ -98,7 +98,7 @@ def search(index: Any, vectors: np.ndarray, k: int, allowed: list[int] | None = 
     if allowed is None:
         return index.search(query, k)
     selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-    params = faiss.SearchParameters(sel=selector)
+    params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]  # the stub omits SWIG's keywords
     return index.search(query, min(k, len(allowed)), params=params)
 
 

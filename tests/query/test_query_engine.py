@@ -227,7 +227,7 @@ def test_json_format_is_bounded_and_quotes_are_optional(index) -> None:
 def test_a_runaway_json_reply_cut_off_keeps_its_answer(index) -> None:
     def runaway(messages: list[Message]) -> str:
         n = block(messages, "parliament.txt")
-        return '{"answer": "In committee [%d]", "citations": [{"n": %d, "quote": "Much of the work of the Sc' % (n, n)
+        return f'{{"answer": "In committee [{n}]", "citations": [{{"n": {n}, "quote": "Much of the work of the Sc'
 
     llm = ScriptedChatModel([runaway])
     answer = QueryEngine(index, llm=llm, config=QueryConfig(answer_format="json")).query(PARLIAMENT_Q)
