@@ -47,8 +47,10 @@ bench: setup
 	$(PY) scripts/bench_index.py --limit 1000
 	$(PY) scripts/bench_graph.py
 
+# ruff (rules in pyproject's [tool.ruff]) and mypy over ragforge/ (its [tool.mypy]); .ci/run runs this first
 lint: dev
 	$(VENV)/bin/ruff check ragforge tests scripts
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf .ragforge-demo .pytest_cache

@@ -27,8 +27,9 @@ Names are imported lazily, so ``import ragforge`` (and ``ragforge --help``) neve
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ragforge._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -60,22 +61,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ragforge.config import ChunkingConfig, IndexConfig, WalkConfig
     from ragforge.embedding import make_embedder
     from ragforge.errors import RagforgeError
+    from ragforge.ingest import SyncReport
     from ragforge.query import QueryConfig, QueryEngine
     from ragforge.retrieval.index import Index, open_index
     from ragforge.retrieval.search import SearchOptions
-    from ragforge.ingest import SyncReport
     from ragforge.store import Where
     from ragforge.types import Answer, Chunk, Citation, Document, Hit, Section
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ragforge' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, extra=("__version__",))

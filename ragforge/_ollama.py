@@ -70,7 +70,7 @@ def ollama_errors(*, model: str, host: str, timeout: float | None) -> Iterator[N
         yield
     except LLMError:
         raise
-    except Exception as exc:  # noqa: BLE001 - translated below, re-raised untouched if foreign to us
+    except Exception as exc:  # translated below, re-raised untouched if foreign to us
         translated = translate_error(exc, model=model, host=host, timeout=timeout)
         if translated is None:
             raise

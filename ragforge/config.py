@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+__all__ = ["DEFAULT_MODEL", "ChunkingConfig", "IndexConfig", "WalkConfig", "data_dir", "default_index_path"]
+
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -28,7 +30,7 @@ class ChunkingConfig(_Settings):
     overlap_tokens: int = Field(default=32, ge=0)
 
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> "ChunkingConfig":
+    def _overlap_below_size(self) -> ChunkingConfig:
         if self.max_tokens is not None and self.overlap_tokens >= self.max_tokens:
             raise ValueError("overlap_tokens must be smaller than max_tokens")
         return self

@@ -38,8 +38,8 @@ import numpy as np
 from ragforge.config import DEFAULT_MODEL, IndexConfig
 from ragforge.embedding import SentenceTransformerEmbedder
 from ragforge.embedding.precision import cpu_flags, reported_flags
-from ragforge.eval.loaders import iter_beir_corpus, load_beir
-from ragforge.eval.metrics import mean, ndcg_at_k, recall_at_k
+from ragforge.eval.retrieval_loaders import iter_beir_corpus, load_beir
+from ragforge.eval.retrieval_metrics import mean, ndcg_at_k, recall_at_k
 from ragforge.retrieval.index import Index
 
 ROOT = Path(__file__).resolve().parents[1]

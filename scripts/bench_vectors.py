@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from ragforge.eval.loaders import iter_beir_corpus, load_beir
 
 from ragforge.config import DEFAULT_MODEL, IndexConfig, VectorConfig
-from ragforge.eval.loaders import iter_beir_corpus, load_beir
 from ragforge.retrieval.index import Index
 from ragforge.store import Store, ann, db, load
 from ragforge.types import Chunk, content_hash
@@ -100,7 +100,7 @@ def _queries(store: Store, queries: np.ndarray, truth: list[set[int]], rowid_of:
     for vector in queries[:5]:
         store.dense_search(vector, 10)
     times, cpu, found = [], [], 0
-    for vector, want in zip(queries, truth):
+    for vector, want in zip(queries, truth, strict=True):
         started, cpu0 = time.perf_counter(), time.process_time()
         hits = store.dense_search(vector, 10)
         times.append(time.perf_counter() - started)

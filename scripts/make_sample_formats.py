@@ -124,8 +124,8 @@ def make_docx() -> bytes:
                 document.add_paragraph(block)
                 continue
             table = document.add_table(rows=len(block), cols=len(block[0]))
-            for row, values in zip(table.rows, block):
-                for cell, value in zip(row.cells, values):
+            for row, values in zip(table.rows, block, strict=True):
+                for cell, value in zip(row.cells, values, strict=True):
                     cell.text = value
     _fix_properties(document.core_properties, title)
     return _save(document.save)

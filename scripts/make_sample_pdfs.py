@@ -51,7 +51,7 @@ def build_pdf(title: str, streams: list[bytes]) -> bytes:
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>")
-    for page_id, stream in zip(page_ids, streams):
+    for page_id, stream in zip(page_ids, streams, strict=True):
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_W} {PAGE_H}] "
             f"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {page_id + 1} 0 R >>".encode()
@@ -224,7 +224,7 @@ def _check(path: Path, pages: list[tuple[str, list[str]]]) -> None:
         return
     reader = PdfReader(path)
     assert len(reader.pages) == len(pages), path
-    for number, (page, (heading, _)) in enumerate(zip(reader.pages, pages), start=1):
+    for number, (page, (heading, _)) in enumerate(zip(reader.pages, pages, strict=True), start=1):
         text = page.extract_text()
         assert heading in text, f"{path} page {number}: heading {heading!r} not extracted"
     print(f"  pypdf reads {len(reader.pages)} pages; headings found on their pages")

@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from ragforge.eval import metrics as M
-from ragforge.eval.loaders import load_dataset
+from ragforge.eval import retrieval_metrics as M
+from ragforge.eval.retrieval_loaders import load_dataset
 from ragforge.retrieval.documents import rank_documents
 from ragforge.retrieval.fusion import reciprocal_rank_fusion, weighted_fusion
 from ragforge.retrieval.index import Index

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ragforge"
 # A module may import only from layers of a lower rank. Rank-2 modules are siblings: no imports between them.
 RANK = {
     "errors": 0, "types": 0, "config": 0,
-    "_ollama": 1, "_http": 1, "retry": 1, "_registry": 1,
+    "_ollama": 1, "_http": 1, "retry": 1, "_registry": 1, "_lazy": 1,
     "readers": 2, "chunking": 2, "embedding": 2, "llm": 2, "graph": 2,
     "store": 3,
     "ingest": 4,
@@ -90,3 +90,31 @@ def test_import_ragforge_is_light() -> None:
             "print(','.join(m for m in ('torch', 'faiss', 'sentence_transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def _public_names(module: str) -> set[str]:
+    import importlib
+
+    loaded = importlib.import_module(module)
+    names = getattr(loaded, "__all__", None)
+    return set(names) if names is not None else {n for n in vars(loaded) if not n.startswith("_")}
+
+
+def test_the_cli_goes_through_the_public_api() -> None:
+    """ragforge/cli/* imports only names a package (or a top-level module) lists in ``__all__``: never a module
+    inside a subpackage, never a private one."""
+    problems = []
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or node.level or not (node.module or "").startswith("ragforge"):
+                continue
+            module = node.module or ""
+            if module.startswith("ragforge.cli"):
+                continue
+            parts = module.split(".")
+            private = any(part.startswith("_") for part in parts)
+            nested = len(parts) > 2 and (PACKAGE / parts[1]).is_dir()
+            unlisted = {alias.name for alias in node.names} - _public_names(module)
+            if private or nested or unlisted:
+                problems.append(f"cli/{path.name}:{node.lineno} from {module} import {sorted(unlisted) or '...'}")
+    assert not problems, "the CLI reaches past the public API:\n" + "\n".join(problems)

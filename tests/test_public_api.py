@@ -23,7 +23,7 @@ def test_every_public_name_resolves() -> None:
 
 def test_unknown_name_raises_attribute_error() -> None:
     try:
-        ragforge.no_such_thing  # noqa: B018
+        ragforge.no_such_thing  # noqa: B018 - the attribute access is the test
     except AttributeError as exc:
         assert "no_such_thing" in str(exc)
     else:  # pragma: no cover

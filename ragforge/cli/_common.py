@@ -6,7 +6,7 @@ import functools
 import os
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
-        except Exception as exc:  # noqa: BLE001 - the boundary: whatever it is, one line
+        except Exception as exc:  # the boundary: whatever it is, one line
             if os.environ.get("RAGFORGE_DEBUG"):
                 raise
             raise click.ClickException(error_line(exc)) from exc
@@ -45,7 +45,7 @@ def error_line(exc: BaseException) -> str:
     if isinstance(exc, RagforgeError):
         text = str(exc)
     elif isinstance(exc, ValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
+        first: Mapping[str, Any] = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(part) for part in first.get("loc", ())) or exc.title
         text = f"invalid setting {where}: {first.get('msg', exc)}"
     elif isinstance(exc, OSError):

@@ -27,7 +27,7 @@ def chat_cmd(index_path: Path | None, llm_model: str, host: str | None, small_ll
     """Ask questions one per line; a follow-up ("And in 2023?") is rewritten from the conversation into a
     standalone question before the search. Questions come from the terminal or from standard input; an empty
     line is skipped; Ctrl-D (end of input) or Ctrl-C ends the chat."""
-    from ragforge.query.chat import open_chat
+    from ragforge.query import open_chat
 
     stdin = sys.stdin
     interactive = not as_json and stdin.isatty()
@@ -63,7 +63,7 @@ def _read(stdin: Any, interactive: bool) -> str | None:
 
 
 def _print(answer: Any, question: str, turn: int, session: str | None, as_json: bool) -> None:
-    from ragforge.query.followup import condensed
+    from ragforge.query import condensed
 
     if as_json:
         data = {"session": session, "turn": turn, "question": question, "standalone": answer.question,

@@ -33,7 +33,7 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
                        model: str | None, index_path: Path | None, limit: int | None, out_dir: Path | None,
                        quiet: bool) -> None:
     """nDCG@10, Recall@k and MRR per retrieval mode, with confidence intervals."""
-    from ragforge.eval.retrieval import run_retrieval_eval
+    from ragforge.eval import run_retrieval_eval
 
     progress = Progress("evaluating", enabled=not quiet)
     try:
@@ -44,7 +44,7 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
         progress.close()
     click.echo(result.table())
     if out_dir is not None:
-        click.echo(f"\nwrote {out_dir}/results.json and {out_dir}/report.md")
+        click.echo(wrote(out_dir))
 
 
 @eval_group.command("answers")
@@ -60,6 +60,8 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
               help="Only N questions, spread evenly over the set (keeps answerable/unanswerable mixes).")
 @click.option("--exclude-ids", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A file of question ids (one per line) to leave out, e.g. those a setting was tuned on.")
+@click.option("--ids", "ids_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A file of question ids (one per line): ask only these (e.g. a fixed list to compare on).")
 @click.option("--baseline", default=None, metavar="plain|RESULTS",
               help="'plain': also run the plain-RAG baseline on the same questions and compare; or an earlier "
                    "results.json to compare with (paired bootstrap CI and p-value).")
@@ -69,10 +71,10 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
 @friendly_errors
 def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host: str | None, timeout: float,
                      system: str, judge: str | None, model: str | None, index_path: Path | None,
-                     limit: int | None, exclude_ids: Path | None, baseline: str | None, out_dir: Path | None,
-                     quiet: bool) -> None:
+                     limit: int | None, exclude_ids: Path | None, ids_path: Path | None, baseline: str | None,
+                     out_dir: Path | None, quiet: bool) -> None:
     """Exact match, F1, citation precision, refusals, LLM calls, tokens and seconds per question."""
-    from ragforge.eval.answers import run_answer_eval
+    from ragforge.eval import run_answer_eval
 
     if baseline is not None and baseline != "plain" and not Path(baseline).exists():
         raise click.BadParameter(f"{baseline!r} is neither 'plain' nor an existing results.json",
@@ -83,12 +85,23 @@ def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host:
                                  judge=judge, index_dir=index_path, limit=limit, small_llm=small_llm,
                                  baseline=baseline, out_dir=out_dir, progress=progress,
                                  exclude_ids=_ids(exclude_ids), exclude_file=exclude_ids and str(exclude_ids),
+                                 only_ids=_ids(ids_path) if ids_path else None,
+                                 ids_file=ids_path and str(ids_path),
                                  **({"model": model} if model else {}))
     finally:
         progress.close()
     click.echo(result.table())
     if out_dir is not None:
-        click.echo(f"\nwrote {out_dir}/results.json and {out_dir}/report.md")
+        click.echo(wrote(out_dir))
+
+
+def wrote(out_dir: Path) -> str:
+    from ragforge.eval import plots_available
+
+    if plots_available():
+        return f"\nwrote {out_dir}/results.json, {out_dir}/report.md and a plot"
+    return (f"\nwrote {out_dir}/results.json and {out_dir}/report.md (no plot: matplotlib is not installed; "
+            "pip install 'ragforge[eval]' adds it)")
 
 
 def _ids(path: Path | None) -> frozenset[str]:

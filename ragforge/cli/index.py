@@ -70,8 +70,8 @@ def index_cmd(folder: Path, index_path: Path | None, model: str | None, precisio
     summary says so. FIFOs, sockets and devices are skipped, and so are symlinks leaving FOLDER unless
     --follow-links. With --watch the index follows FOLDER as it changes; searches keep working meanwhile.
     """
-    from ragforge.config import WalkConfig
-    from ragforge.retrieval.index import build_index
+    from ragforge import WalkConfig
+    from ragforge.retrieval import build_index
 
     walk = WalkConfig(include=include, exclude=exclude, include_hidden=hidden, follow_links_outside=follow_links,
                       max_file_bytes=max(1, int(max_file_mb * 1024 * 1024)))
@@ -99,7 +99,7 @@ def index_cmd(folder: Path, index_path: Path | None, model: str | None, precisio
 
 def _watch(folder: Path, index_path: Path, *, progress: Progress, as_json: bool, show_skipped: bool,
            **options: Any) -> None:
-    from ragforge.retrieval.index import watch_index
+    from ragforge.retrieval import watch_index
 
     syncs = 0
 
@@ -161,7 +161,7 @@ def _ray_executor(address: str | None, actors: int | None, cpus_per_actor: float
 @friendly_errors
 def info_cmd(index_path: Path | None, as_json: bool) -> None:
     """Describe an index: the folder it mirrors, model, files, chunks, size."""
-    from ragforge.retrieval.index import open_index
+    from ragforge import open_index
 
     with open_index(resolve_index(index_path)) as index:
         info = index.info()
@@ -209,8 +209,9 @@ def _vectors_line(vectors: dict[str, Any]) -> str:
 
 
 def _size(n: int) -> str:
+    size = float(n)
     for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)  # pragma: no cover
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(size)  # pragma: no cover

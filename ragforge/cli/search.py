@@ -23,7 +23,7 @@ from ragforge.cli._common import MODES, friendly_errors, hit_json, indent, index
 def query_cmd(text: str, index_path: Path | None, k: int, mode: str, rerank: str | None,
               path_glob: str | None, file_type: str | None, as_json: bool) -> None:
     """Search the index for TEXT and print ranked passages with citations (no LLM needed)."""
-    from ragforge.retrieval.index import open_index
+    from ragforge import open_index
 
     where = {key: value for key, value in (("path", path_glob), ("file_type", file_type)) if value}
     with open_index(resolve_index(index_path)) as index:

@@ -8,8 +8,9 @@ Heavy libraries (torch, sentence-transformers) load on first use, never at impor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ragforge._lazy import lazy_exports
 from ragforge.embedding.base import BaseEmbedder, Embedder
 from ragforge.embedding.factory import make_embedder, register_embedder
 from ragforge.embedding.hashing import HashingEmbedder
@@ -22,9 +23,5 @@ __all__ = ["BaseEmbedder", "Embedder", "HashingEmbedder", "OllamaEmbedder", "Sen
            "make_embedder", "register_embedder"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "OllamaEmbedder":  # imported on demand: it pulls in the ollama client
-        from ragforge.embedding.ollama import OllamaEmbedder
-
-        return OllamaEmbedder
-    raise AttributeError(f"module 'ragforge.embedding' has no attribute {name!r}")
+# imported on demand: it pulls in the ollama client
+__getattr__ = lazy_exports(__name__, {"OllamaEmbedder": "ragforge.embedding.ollama"})[0]

@@ -76,7 +76,7 @@ class BaseEmbedder(ABC):
         """How this embedder runs (not what it is: that is ``model_id``); index manifests record it."""
         return {}
 
-    def prepare_queries(self) -> None:
+    def prepare_queries(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Get ready to embed queries quickly in a later, fresh process (default: nothing to do)."""
 
     @abstractmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 
@@ -61,7 +62,7 @@ class HashingEmbedder(BaseEmbedder):
             for word in words:
                 slot, sign = _slot(word, self._dimension)
                 out[row, slot] += sign
-            for first, second in zip(words, words[1:]):
+            for first, second in pairwise(words):
                 slot, sign = _slot(f"{first} {second}", self._dimension)
                 out[row, slot] += 0.5 * sign
         return out

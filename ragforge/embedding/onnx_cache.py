@@ -15,6 +15,7 @@ built in a temporary folder and renamed into place, so two processes never see h
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -83,10 +84,8 @@ def fingerprint(folder: Path, root: Path) -> str:
             dirty = True
         parts.append(f"{file.relative_to(folder).as_posix()}\0{digest}")
     if dirty:
-        try:
+        with contextlib.suppress(OSError):  # only a memo: the next start hashes again
             _write_json(memo_file, memo)
-        except OSError:
-            pass  # only a memo: the next start hashes again
     return content_hash(f"ragforge-onnx-{EXPORT_FORMAT}\n" + "\n".join(parts))[:20]
 
 
@@ -148,7 +147,7 @@ def load(folder: Path, variant: str) -> OnnxEncoder:
         encoder = OnnxEncoder(folder / record["model"], folder / "tokenizer.json", pipeline,
                               optimised=bool(record.get("optimised")), per_text=bool(record.get("per_text")))
         probe = encoder.encode([PROBES[0]])
-    except Exception as exc:  # noqa: BLE001 - whatever ONNX Runtime or tokenizers says: the files are bad
+    except Exception as exc:
         raise ExportCorrupt(f"it does not load ({type(exc).__name__}: {exc})") from exc
     if agreement(probe, expected) < AGREEMENT:
         raise ExportCorrupt("its probe vector changed")
@@ -225,10 +224,8 @@ def _versions() -> dict[str, str]:
 
     found = {}
     for package in ("torch", "transformers", "sentence-transformers", "onnxruntime", "onnx", "tokenizers"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             found[package] = version(package)
-        except PackageNotFoundError:
-            pass
     return found
 
 

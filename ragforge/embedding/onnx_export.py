@@ -73,7 +73,7 @@ def _optimise(source: Path, target: Path) -> None:
     options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
     try:
         ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise NotExportable(f"ONNX Runtime could not load the export ({type(exc).__name__}: {exc})") from exc
 
 
@@ -95,7 +95,7 @@ def _trace(auto_model: Any, tokenizer: Any, names: list[str], file: Path) -> Non
             self.inner = auto_model
 
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return self.inner(**dict(zip(names, tensors))).last_hidden_state
+            return self.inner(**dict(zip(names, tensors, strict=True))).last_hidden_state
 
     example = tokenizer(list(PROBES[:3]), padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "token_embeddings"]}
@@ -111,7 +111,7 @@ def _trace(auto_model: Any, tokenizer: Any, names: list[str], file: Path) -> Non
                               dynamic_axes=axes, opset_version=17, do_constant_folding=True)
     except NotExportable:
         raise
-    except Exception as exc:  # noqa: BLE001 - any exporter failure means: this model stays on torch
+    except Exception as exc:
         raise NotExportable(f"torch.onnx.export failed ({type(exc).__name__}: {exc})") from exc
     finally:
         if switch is not None and previous not in (None, "eager"):
@@ -133,7 +133,7 @@ def quantise_int8(folder: Path, meta: dict[str, Any], out: Path) -> dict[str, An
     try:
         quantize_dynamic(str(folder / "model.onnx"), str(out), weight_type=QuantType.QInt8, per_channel=True,
                          extra_options={"DefaultTensorType": 1})  # FLOAT: the fused ops have no inferred types
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise NotExportable(f"int8 quantisation failed ({type(exc).__name__}: {exc})") from exc
     finally:
         quiet.setLevel(level)

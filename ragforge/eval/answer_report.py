@@ -91,7 +91,7 @@ class AnswerEvalResult(BaseModel):
         """A fixed-width terminal table: one row per metric with its 95% bootstrap interval."""
         rows = self.rows()
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         head = f"{self.name}: {self.questions} questions ({self.answerable} answerable), llm={self.llm}"
         head += f", judge={self.judge}" if self.judge else ""
@@ -170,8 +170,8 @@ def plot_answers(result: AnswerEvalResult, path: Path) -> Path:
 
     names = [n for n in METRICS if result.metrics.get(n) is not None]
     values = [result.metrics[n] or 0.0 for n in names]
-    lows = [v - result.ci.get(n, (v, v))[0] for n, v in zip(names, values)]
-    highs = [result.ci.get(n, (v, v))[1] - v for n, v in zip(names, values)]
+    lows = [v - result.ci.get(n, (v, v))[0] for n, v in zip(names, values, strict=True)]
+    highs = [result.ci.get(n, (v, v))[1] - v for n, v in zip(names, values, strict=True)]
     fig, ax = plt.subplots(figsize=(7, 0.45 * max(3, len(names)) + 1))
     ax.barh(names, values, xerr=[lows, highs], capsize=3, color="#4c72b0")
     ax.set_xlim(0, 1)

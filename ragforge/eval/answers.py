@@ -213,6 +213,8 @@ def run_answer_eval(
     note: str | None = None,
     exclude_ids: frozenset[str] | set[str] = frozenset(),
     exclude_file: str | None = None,
+    only_ids: frozenset[str] | set[str] | None = None,
+    ids_file: str | None = None,
 ) -> AnswerEvalResult:
     """Ask every question (or ``limit`` of them, spread evenly) and score the answers.
 
@@ -223,13 +225,14 @@ def run_answer_eval(
     PlainRAG on the same questions with the same model and compares (its own result is written to
     ``out_dir/baseline-plain``), or an earlier result (or its results.json) to compare with.
     ``exclude_ids``: questions left out before ``limit`` picks (e.g. those a setting was tuned on);
-    ``exclude_file`` names where they came from, for the recorded command.
+    ``exclude_file`` names where they came from, for the recorded command. ``only_ids``: ask only these
+    questions (``ids_file`` names where they came from).
     """
     started = time.perf_counter()
     if limit is not None and limit < 1:
         raise ConfigError("limit must be >= 1")
     data = dataset if isinstance(dataset, AnswerDataset) else load_answer_dataset(dataset)
-    examples = data.select(limit, frozenset(exclude_ids))
+    examples = data.select(limit, frozenset(exclude_ids), None if only_ids is None else frozenset(only_ids))
     config = config or QueryConfig()
     settings = {"host": host, "timeout": timeout}
     chat, judge_chat, small = _chat(llm, **settings), _chat(judge, **settings), _chat(small_llm, **settings)
@@ -245,14 +248,17 @@ def run_answer_eval(
             journal = _journal(out_dir, name, str(data.path), llm, small_llm, judge, model, used)
             runs[name] = _run_system(name, index, chat, small, judge_chat, config, examples, progress, journal)
             timing[f"answering_{name}"] = time.perf_counter() - asked
-    common = dict(data=data, llm=llm, judge=judge, documents=documents, config=config, resamples=resamples,
+    common: dict[str, Any] = dict(
+                  data=data, llm=llm, judge=judge, documents=documents, config=config, resamples=resamples,
                   settings={"embedding_model": model, "index_dir": where, "limit": limit, "timeout": timeout,
                             "excluded_ids": len(exclude_ids),
+                            "only_ids": None if only_ids is None else len(only_ids),
                             "query": config.model_dump(), "small_llm": _name(small_llm), "sync": sync_summary},
                   started=started, timing=timing)
     result = _result(runs[system], system=system, note=note,
                      command=_command(data.path, llm, judge, model, index_dir, limit, out_dir, system,
-                                      baseline if baseline == "plain" else None, exclude_file), **common)
+                                      baseline if baseline == "plain" else None, exclude_file, ids_file),
+                     **common)
     base = None
     if baseline == "plain":
         base = _result(runs["plain"], system="plain", note=note, command=result.command, **common)
@@ -340,7 +346,7 @@ def _run_system(name: str, index: Any, chat: ChatModel, small: ChatModel | None,
 
 def _result(records: list[QuestionResult], *, system: str, data: AnswerDataset, llm: Any, judge: Any,
             documents: int, config: QueryConfig, resamples: int, settings: dict[str, Any], started: float,
-            timing: dict[str, float], note: str | None, command: str) -> AnswerEvalResult:
+            timing: dict[str, float], note: str | None, command: str | None) -> AnswerEvalResult:
     metrics, ci, counts = summarise(records, resamples=resamples)
     answering = timing.get(f"answering_{system}", 0.0)
     return AnswerEvalResult(
@@ -355,10 +361,13 @@ def _result(records: list[QuestionResult], *, system: str, data: AnswerDataset, 
 
 
 def _command(dataset: Any, llm: Any, judge: Any, model: str, index_dir: Any, limit: int | None,
-             out_dir: Any, system: str, baseline: str | None, exclude_file: str | None = None) -> str:
+             out_dir: Any, system: str, baseline: str | None, exclude_file: str | None = None,
+             ids_file: str | None = None) -> str:
     parts = ["ragforge", "eval", "answers", "--dataset", str(dataset), "--llm", str(_name(llm))]
     if exclude_file:
         parts += ["--exclude-ids", exclude_file]
+    if ids_file:
+        parts += ["--ids", ids_file]
     if system != "engine":
         parts += ["--system", system]
     if baseline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import platform
 import shlex
 import sqlite3
@@ -68,13 +69,39 @@ def command_line(parts: list[str], *, model: str, index_dir: Any, limit: int | N
     return shlex.join(parts)
 
 
+NO_PLOT = "No plot: matplotlib is not installed (`pip install 'ragforge[eval]'` adds it)."
+
+
 def write_outputs(result: BaseModel, out_dir: Path | str, *, plot_name: str,
                   plot: Callable[[Any, Path], Any], render: Callable[..., str]) -> dict[str, Path]:
-    """Write results.json, report.md and the PNG plot of an eval result into ``out_dir``; return the paths."""
+    """Write results.json, report.md and the PNG plot of an eval result into ``out_dir``; return the paths.
+
+    The plot needs matplotlib (the ``[eval]`` extra); without it the report says how to get one and the
+    returned paths have no ``"plot"``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "results.json", "report": out / "report.md", "plot": out / plot_name}
     paths["json"].write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    plot(result, paths["plot"])
-    paths["report"].write_text(render(result, plot=paths["plot"].name), encoding="utf-8")
+    if draw(plot, result, paths["plot"]):
+        report = render(result, plot=paths["plot"].name)
+    else:
+        del paths["plot"]
+        report = render(result, plot=None).rstrip("\n") + f"\n\n{NO_PLOT}\n"
+    paths["report"].write_text(report, encoding="utf-8")
     return paths
+
+
+def plots_available() -> bool:
+    """Whether eval reports can draw their PNG plots (matplotlib, the ``[eval]`` extra, is installed)."""
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def draw(plot: Callable[[Any, Path], Any], result: BaseModel, path: Path) -> bool:
+    """Draw ``plot`` into ``path``; False (nothing drawn) when matplotlib is not installed."""
+    try:
+        plot(result, path)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "matplotlib":
+            raise
+        return False
+    return True

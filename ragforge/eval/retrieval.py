@@ -18,12 +18,11 @@ from ..errors import ConfigError
 from ..retrieval.documents import DocScoring, document_scores, rank_documents
 from ..retrieval.index import Index
 from ..retrieval.search import MODES, SearchOptions, search_all
-from . import metrics as M
+from . import retrieval_metrics as M
 from .common import EvalIndex, Progress, command_line, versions
-from .loaders import RetrievalDataset, load_dataset
-from .report import HEADLINE, ModeResult, RetrievalEvalResult
+from .retrieval_loaders import RetrievalDataset, load_dataset
+from .retrieval_report import HEADLINE, ModeResult, RetrievalEvalResult
 from .stats import bootstrap_ci, compare, percentile
-
 
 
 def run_retrieval_eval(
@@ -100,7 +99,7 @@ def _sync(
     index: Index, data: RetrievalDataset, progress: Progress | None
 ) -> tuple[int, float, str, dict[str, Any]]:
     start = time.perf_counter()
-    if data.corpus_file is not None:
+    if data.corpus_folder is None:
         report = index.sync_documents(data.documents(), progress=progress)
     else:
         report = index.sync(data.corpus_folder, exclude=data.exclude, progress=progress)

@@ -37,7 +37,7 @@ from .config import RunConfig
 from .context import GraphInterrupt, RunContext, interrupt
 from .nodes import END, START, CallStyle, Send
 from .results import GraphEvent, Interrupt, RunResult, Snapshot
-from .runnable import Runnable, RunnableLambda, RunnableParallel, RunnableSequence, SupportsInvoke, coerce
+from .runnable import Runnable, RunnableLambda, RunnableParallel, RunnableSequence, SupportsInvoke, as_runnable
 from .spec import GraphSpec
 from .state import Reducer, add, append, merge_dict, replace
 from .trace import NodeRecord, StepRecord, Trace
@@ -72,7 +72,7 @@ __all__ = [
     "Trace",
     "add",
     "append",
-    "coerce",
+    "as_runnable",
     "interrupt",
     "merge_dict",
     "replace",

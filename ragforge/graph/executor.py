@@ -195,7 +195,7 @@ async def run_async(spec: NodeSpec, arg: Any, ctx: RunContext, t0: float) -> Out
         except GraphInterrupt as exc:
             out.interrupt = exc
             break
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - recorded, retried or reported as NodeError (async twin)
             delay = _retry_delay(spec, exc, attempt, t0)
             if delay is not None:
                 out.failures.append(repr(exc))

@@ -23,7 +23,7 @@ from .executor import run_coro
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["Runnable", "RunnableLambda", "RunnableParallel", "RunnableSequence", "SupportsInvoke", "coerce"]
+__all__ = ["Runnable", "RunnableLambda", "RunnableParallel", "RunnableSequence", "SupportsInvoke", "as_runnable"]
 
 
 @runtime_checkable
@@ -70,10 +70,10 @@ class Runnable:
         return await asyncio.to_thread(_call, self, input, config)
 
     def __or__(self, other: Any) -> RunnableSequence:
-        return RunnableSequence(self, coerce(other))
+        return RunnableSequence(self, as_runnable(other))
 
     def __ror__(self, other: Any) -> RunnableSequence:
-        return RunnableSequence(coerce(other), self)
+        return RunnableSequence(as_runnable(other), self)
 
     def bind(self, config: RunConfig | None = None, **options: Unpack[RunOptions]) -> Runnable:
         """A Runnable that always runs with this config (e.g. ``graph.bind(deps=...)``)."""
@@ -83,7 +83,7 @@ class Runnable:
     def with_fallbacks(self, fallbacks: Iterable[Any], *,
                        exceptions_to_handle: tuple[type[BaseException], ...] = (Exception,)) -> Runnable:
         """Try this, then each fallback in turn, on the listed errors; if all fail, raise the first error."""
-        return RunnableWithFallbacks(self, [coerce(f) for f in fallbacks], exceptions_to_handle)
+        return RunnableWithFallbacks(self, [as_runnable(f) for f in fallbacks], exceptions_to_handle)
 
     def with_retry(self, policy: RetryPolicy | None = None, **kwargs: Any) -> RunnableRetry:
         """Retry on failure; give a RetryPolicy or its fields (``max_attempts=3, retry_on=...``)."""
@@ -93,7 +93,7 @@ class Runnable:
         return f"{type(self).__name__}({self.name!r})"
 
 
-def coerce(obj: Any) -> Runnable:
+def as_runnable(obj: Any) -> Runnable:
     """Make a Runnable of a Runnable, a dict of steps, an object with ``invoke``, or a function."""
     if isinstance(obj, Runnable):
         return obj
@@ -154,7 +154,7 @@ class RunnableParallel(Runnable):
     def __init__(self, steps: Mapping[str, Any]) -> None:
         if not steps:
             raise GraphBuildError("a parallel step needs at least one branch")
-        self.steps = {k: coerce(v) for k, v in steps.items()}
+        self.steps = {k: as_runnable(v) for k, v in steps.items()}
         self.name = "{" + ", ".join(self.steps) + "}"
         self.__name__ = "parallel"
 

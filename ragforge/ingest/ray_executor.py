@@ -93,7 +93,7 @@ class RayExecutor:
             missing = [n for n, h in enumerate(window.hashes) if h not in self._vectors]
             if missing:  # a cache-key collision left a text out: embed it here
                 extra = embedder.embed_documents([window.texts[n] for n in missing])
-                self._vectors.update(zip((window.hashes[n] for n in missing), extra))
+                self._vectors.update(zip((window.hashes[n] for n in missing), extra, strict=True))
             vectors = np.zeros((len(window.hashes), embedder.dimension), dtype=np.float32)
             for n, text_hash in enumerate(window.hashes):
                 vectors[n] = self._vectors[text_hash]
@@ -120,7 +120,7 @@ class RayExecutor:
         try:
             for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
                 for n, result, hashes, vectors in zip(batch["i"], batch["result"], batch["hashes"],
-                                                      batch["vectors"]):
+                                                      batch["vectors"], strict=True):
                     yield self._result(todos[int(n)], tuple(result), list(hashes), vectors)
         except ray.exceptions.RayError as exc:
             raise _translate(exc) from exc
@@ -131,7 +131,7 @@ class RayExecutor:
         document, chunks, text_hashes = result
         if hashes:
             array = np.frombuffer(vectors, dtype=np.float32).reshape(len(hashes), -1)
-            self._vectors.update(zip(hashes, array))
+            self._vectors.update(zip(hashes, array, strict=True))
         return Prepared(todo, document, chunks, text_hashes)
 
     def resources(self) -> tuple[int, float]:
@@ -166,7 +166,7 @@ class RayExecutor:
         try:
             ray.init(address=self.address or None, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR)
-        except Exception as exc:  # noqa: BLE001 - the boundary: Ray raises bare Exceptions (a slow start, ...)
+        except Exception as exc:
             where = self.address or "a new local cluster"
             raise ClusterError(f"could not join the Ray cluster at {where} ({_first_line(exc)}): start it with "
                                f"`ray start --head`, or check the --ray address") from exc

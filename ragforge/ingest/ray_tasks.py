@@ -70,10 +70,10 @@ def read_and_chunk(batch: dict[str, np.ndarray], *, spec: ChunkSpec, model: Mode
         got = prepare_one(Todo(item, "", "added"), spec, embedder.count_tokens)
         if isinstance(got, Prepared):
             results.append((got.document, got.chunks, got.text_hashes))
-            pairs = dict(zip(got.text_hashes, (chunk.text for chunk in got.chunks)))
+            pairs = dict(zip(got.text_hashes, (chunk.text for chunk in got.chunks), strict=True))
             hashes = list(pairs)
             known = in_filter(cached, hashes)
-            work.append([(h, pairs[h]) for h, hit in zip(hashes, known) if not hit])
+            work.append([(h, pairs[h]) for h, hit in zip(hashes, known, strict=True) if not hit])
         else:
             results.append((got.reason, got.detail))
             work.append([])

@@ -92,7 +92,7 @@ class IngestRun:
                 self._tick(result.todo.item.source)
                 continue
             window.files.append(result)
-            for text_hash, chunk in zip(result.text_hashes, result.chunks):
+            for text_hash, chunk in zip(result.text_hashes, result.chunks, strict=True):
                 if text_hash not in wanted:
                     wanted.add(text_hash)
                     window.hashes.append(text_hash)
@@ -117,7 +117,7 @@ class IngestRun:
                 f"{store.embedder.model_id} returned vectors of shape {vectors.shape}; the index at "
                 f"{store.path} holds dimension {store.manifest.dimension}")
         batch.vectors.update(window.cached)
-        batch.vectors.update(zip(window.hashes, vectors))
+        batch.vectors.update(zip(window.hashes, vectors, strict=True))
         batch.fresh.update(window.hashes)
         embedded = set(window.hashes)
         for item in window.files:

@@ -36,7 +36,6 @@ Without a server: :class:`ragforge.testing.ScriptedChatModel`, :class:`ragforge.
 
 from __future__ import annotations
 
-from ragforge.retry import RetryClock, RetryPolicy
 from ragforge.llm.agent import Agent, AgentResult
 from ragforge.llm.backend import OllamaBackend
 from ragforge.llm.cache import CachedChat, MemoryCache, ResponseCache, SqliteCache, request_key
@@ -49,6 +48,7 @@ from ragforge.llm.output import structured
 from ragforge.llm.resilience import FallbackChat, RetryingChat, TracedChat
 from ragforge.llm.tools import Tool, ToolBox
 from ragforge.llm.types import ChatModel, ChatResult, EventHook, Message, StreamResult, ToolCall, Usage
+from ragforge.retry import RetryClock, RetryPolicy
 
 __all__ = [
     "Agent",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -184,6 +184,9 @@ class _Run:
 
 class _Wrapped(BaseModel):
     """Marker base for output types wrapped in {"result": ...}."""
+
+    if TYPE_CHECKING:  # each wrapper made by _final_tool declares it with the output type
+        result: Any
 
 
 def _final_tool(output_type: Any) -> Tool:

@@ -14,7 +14,7 @@ seconds, not ``timeout`` times the attempts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ragforge.errors import ConfigError
@@ -54,13 +54,16 @@ class LayeredChat:
         on_event: called with one ``llm_call`` trace event (a dict) per call.
         retry_clock: where retries read time and sleep (tests pass a fake).
         timeout: the backend's timeout, used as the retry deadline.
+        backend_for: makes a backend with the same settings for another model (a fallback given by name);
+            without it, fallbacks must be ChatModel objects.
     """
 
     def __init__(self, backend: Any, *, retry: RetryPolicy | None = RetryPolicy(),
                  fallbacks: Sequence[str | ChatModel] = (), cache: ResponseCache | None = FRESH_MEMORY_CACHE,
                  on_event: EventHook | None = None, retry_clock: RetryClock | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, backend_for: Callable[[str], Any] | None = None) -> None:
         self.backend = backend
+        self._backend_for = backend_for
         self.model: str = backend.model
         if retry is not None and retry.deadline is None and timeout is not None:
             retry = retry.model_copy(update={"deadline": timeout})
@@ -75,9 +78,11 @@ class LayeredChat:
         self._top: Any = TracedChat(layer, on_event) if on_event is not None else layer
 
     def backend_for(self, model: str) -> Any:
-        """A backend for another model of the same kind (for fallbacks given by name)."""
-        raise ConfigError(f"{type(self).__name__} cannot fall back to a model given by name ({model!r}); "
-                          "pass a ChatModel object instead")
+        """A backend for another model of the same kind and settings (for fallbacks given by name)."""
+        if self._backend_for is None:
+            raise ConfigError(f"{type(self).__name__} cannot fall back to a model given by name ({model!r}); "
+                              "pass a ChatModel object instead")
+        return self._backend_for(model)
 
     def _fallback(self, fallback: str | ChatModel, clock: RetryClock | None) -> ChatModel:
         if not isinstance(fallback, str):

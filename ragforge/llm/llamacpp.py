@@ -21,6 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Generator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def _load(path: Path, n_ctx: int, threads: int, batch: int) -> Any:
         params.port = 0  # llama.cpp also listens on loopback: an ephemeral port, never a fixed one
         try:
             server = xllamacpp.Server(params)
-        except Exception as exc:  # noqa: BLE001 - llama.cpp says only "failed to init"
+        except Exception as exc:  # llama.cpp says only "failed to init"
             raise LLMError(f"llama.cpp could not load {path.name} ({exc}); is it a complete GGUF chat model "
                            "that fits in memory?") from exc
         _LOADED[key] = server
@@ -231,15 +232,10 @@ class LlamaCppChat(LayeredChat):
                  options: Mapping[str, Any] | None = None, retry: RetryPolicy | None = RetryPolicy(),
                  fallbacks: Sequence[str | ChatModel] = (), cache: ResponseCache | None = FRESH_MEMORY_CACHE,
                  on_event: EventHook | None = None, retry_clock: RetryClock | None = None) -> None:
-        backend = LlamaCppBackend(path, n_ctx=n_ctx, threads=threads, batch=batch,
-                                  timeout=check_timeout(timeout), max_tokens=max_tokens, options=options)
-        super().__init__(backend, retry=retry, fallbacks=fallbacks, cache=cache, on_event=on_event,
-                         retry_clock=retry_clock, timeout=timeout)
-
-    def backend_for(self, model: str) -> LlamaCppBackend:
-        main = self.backend
-        return LlamaCppBackend(model, n_ctx=main.n_ctx, threads=main.threads, batch=main.batch,
-                               timeout=main.timeout, max_tokens=main.max_tokens, options=main.options)
+        same = partial(LlamaCppBackend, n_ctx=n_ctx, threads=threads, batch=batch, timeout=check_timeout(timeout),
+                       max_tokens=max_tokens, options=options)
+        super().__init__(same(path), retry=retry, fallbacks=fallbacks, cache=cache, on_event=on_event,
+                         retry_clock=retry_clock, timeout=timeout, backend_for=same)
 
     def __repr__(self) -> str:
         return f"LlamaCppChat({str(self.backend.path)!r})"

@@ -8,6 +8,7 @@ every request with a ``num_ctx`` that fits its prompt and a ``num_predict`` boun
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from ragforge.errors import ConfigError
@@ -56,16 +57,12 @@ class OllamaChat(LayeredChat):
     ) -> None:
         if not model:
             raise ConfigError("OllamaChat needs a model name, e.g. OllamaChat('llama3.2')")
-        backend = OllamaBackend(model, host, timeout=check_timeout(timeout), keep_alive=keep_alive,
-                                options=options, max_tokens=max_tokens, max_context=max_context)
+        same = partial(OllamaBackend, host=host, timeout=check_timeout(timeout), keep_alive=keep_alive,
+                       options=options, max_tokens=max_tokens, max_context=max_context)
+        backend = same(model)
         self.host = backend.host
         super().__init__(backend, retry=retry, fallbacks=fallbacks, cache=cache, on_event=on_event,
-                         retry_clock=retry_clock, timeout=timeout)
-
-    def backend_for(self, model: str) -> OllamaBackend:
-        main = self.backend
-        return OllamaBackend(model, main.host, timeout=main.timeout, keep_alive=main.keep_alive,
-                             options=main.options, max_tokens=main.max_tokens, max_context=main.max_context)
+                         retry_clock=retry_clock, timeout=timeout, backend_for=same)
 
     def __repr__(self) -> str:
         return f"OllamaChat({self.model!r}, host={self.host!r})"

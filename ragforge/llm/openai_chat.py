@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Generator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from ragforge._http import (
@@ -286,7 +287,8 @@ def _window(data: Any, model: str) -> int | None:
     entry = named[0] if named else entries[0] if len(entries) == 1 else None
     if not isinstance(entry, Mapping):
         return None
-    found = {**entry, **(entry.get("meta") if isinstance(entry.get("meta"), Mapping) else {})}
+    meta = entry.get("meta")
+    found = {**entry, **(meta if isinstance(meta, Mapping) else {})}
     for key in _CONTEXT_KEYS:
         if isinstance(found.get(key), int) and found[key] > _MIN_REPLY:
             return int(found[key])
@@ -336,16 +338,13 @@ class OpenAIChat(LayeredChat):
                  options: Mapping[str, Any] | None = None, retry: RetryPolicy | None = RetryPolicy(),
                  fallbacks: Sequence[str | ChatModel] = (), cache: ResponseCache | None = FRESH_MEMORY_CACHE,
                  on_event: EventHook | None = None, retry_clock: RetryClock | None = None) -> None:
-        backend = OpenAIBackend(model, base_url, api_key=api_key, timeout=check_timeout(timeout),
-                                max_tokens=max_tokens, max_context=max_context, options=options)
+        # a fallback named by model is another model on the same server: its window is asked, not assumed
+        same = partial(OpenAIBackend, base_url=base_url, api_key=api_key, timeout=check_timeout(timeout),
+                       max_tokens=max_tokens, options=options)
+        backend = same(model, max_context=max_context)
         self.base_url = backend.base_url
         super().__init__(backend, retry=retry, fallbacks=fallbacks, cache=cache, on_event=on_event,
-                         retry_clock=retry_clock, timeout=timeout)
-
-    def backend_for(self, model: str) -> OpenAIBackend:
-        main = self.backend
-        return OpenAIBackend(model, main.base_url, api_key=main.api_key, timeout=main.timeout,
-                             max_tokens=main.max_tokens, max_context=None, options=main.options)
+                         retry_clock=retry_clock, timeout=timeout, backend_for=same)
 
     def __repr__(self) -> str:
         return f"OpenAIChat({self.model!r}, base_url={self.base_url!r})"

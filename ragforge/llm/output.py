@@ -63,7 +63,7 @@ def repair_prompt(error: ValidationError) -> str:
 def structured(
     model: ChatModel,
     prompt: str | Sequence[MessageLike],
-    output_type: type[T] | Any,
+    output_type: type[T],
     *,
     retries: int = 2,
     system: str | None = None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
-from ragforge.retry import RetryClock, RetryPolicy, call_with_retry, next_delay
 from ragforge.errors import ConfigError, LLMError
 from ragforge.llm.types import (
     ChatModel,
@@ -22,6 +21,7 @@ from ragforge.llm.types import (
     StreamResult,
     as_messages,
 )
+from ragforge.retry import RetryClock, RetryPolicy, call_with_retry, next_delay
 
 
 class RetryingChat:

@@ -43,7 +43,7 @@ class Tool:
     @classmethod
     def from_function(
         cls, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None
-    ) -> "Tool":
+    ) -> Tool:
         """A tool from a typed function: every parameter becomes a property; defaults make it optional."""
         summary, arg_docs = _parse_docstring(inspect.getdoc(fn) or "")
         fields: dict[str, Any] = {}
@@ -61,7 +61,7 @@ class Tool:
     def from_model(
         cls, model: type[BaseModel], fn: Callable[[Any], Any] | None = None, *,
         name: str | None = None, description: str | None = None,
-    ) -> "Tool":
+    ) -> Tool:
         """A tool whose arguments are ``model``; ``fn(instance)`` runs it (without ``fn``, the validated
         instance itself is the result, which suits a "final answer" tool)."""
         doc = description if description is not None else (inspect.getdoc(model) or "")

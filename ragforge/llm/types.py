@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Literal, Protocol, Union, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,7 +33,7 @@ class Message(BaseModel):
     tool_name: str | None = None  # on role="tool" messages: which tool produced this content
 
     @classmethod
-    def coerce(cls, value: "Message | Mapping[str, Any]") -> "Message":
+    def coerce(cls, value: Message | Mapping[str, Any]) -> Message:
         if isinstance(value, Message):
             return value
         if hasattr(value, "model_dump"):  # e.g. an ollama.Message
@@ -70,10 +70,10 @@ def _coerce_call(call: Any) -> ToolCall:
     return ToolCall.model_validate(data)
 
 
-MessageLike = Union[Message, Mapping[str, Any]]
+MessageLike = Message | Mapping[str, Any]
 
 
-def as_messages(messages: "str | Iterable[MessageLike]") -> list[Message]:
+def as_messages(messages: str | Iterable[MessageLike]) -> list[Message]:
     """A list of :class:`Message` from messages, dicts, or one string (a single user message)."""
     if isinstance(messages, str):
         return [Message(role="user", content=messages)]
@@ -164,7 +164,7 @@ class StreamResult:
 
 
 ToolLike = Any  # a ragforge.llm.Tool, or a tool schema dict in Ollama's shape
-Format = Union[Literal["json"], dict[str, Any], None]
+Format = Literal["json"] | dict[str, Any] | None
 
 
 @runtime_checkable

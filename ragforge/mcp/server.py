@@ -160,9 +160,10 @@ def serve(index_path: str | Path, *, port: int | None = None, host: str = "127.0
     from ragforge.retrieval.index import open_index
 
     chat = make_chat_model(llm, timeout=timeout) if llm else None
-    if chat is not None and callable(getattr(chat, "check", None)):
+    check = getattr(chat, "check", None)
+    if callable(check):
         try:
-            chat.check()
+            check()
         except RagforgeError as exc:  # the server still starts; `ask` reports the same error when called
             log.warning("the ask tool's model is not ready: %s", exc)
     with open_index(index_path) as index:

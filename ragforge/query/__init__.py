@@ -21,14 +21,15 @@ The refusal policy is spelled out on :class:`QueryConfig`; :class:`PlainRAG` is 
 from __future__ import annotations
 
 from ragforge.query.chat import ChatSession, open_chat
-from ragforge.query.citations import ResolvedCitations, cited_numbers, locate, resolve
+from ragforge.query.citations import ResolvedCitations, cited_numbers, locate_quote, resolve_citations
 from ragforge.query.config import QueryConfig
 from ragforge.query.engine import NODE_NAMES, QueryEngine, ask, build_default_graph, compact_trace
+from ragforge.query.followup import condensed
 from ragforge.query.grounding import Grounding, check_grounding
 from ragforge.query.plain import PlainRAG
 from ragforge.query.prompts import REFUSAL, is_refusal
 from ragforge.query.rerank_llm import LLMReranker
-from ragforge.query.state import Attempt, Claim, QueryDeps, QueryState, Turn
+from ragforge.query.state import Attempt, Claim, QueryContext, QueryDeps, QueryState, Turn
 
 __all__ = [
     "NODE_NAMES",
@@ -40,6 +41,7 @@ __all__ = [
     "LLMReranker",
     "PlainRAG",
     "QueryConfig",
+    "QueryContext",
     "QueryDeps",
     "QueryEngine",
     "QueryState",
@@ -50,8 +52,9 @@ __all__ = [
     "check_grounding",
     "cited_numbers",
     "compact_trace",
+    "condensed",
     "is_refusal",
-    "locate",
+    "locate_quote",
     "open_chat",
-    "resolve",
+    "resolve_citations",
 ]

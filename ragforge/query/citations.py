@@ -82,7 +82,7 @@ def _strip_quote(quote: str) -> str:
     return quote.strip().strip("\"'“”‘’").strip().rstrip(".").strip()
 
 
-def locate(quote: str, text: str) -> tuple[int, int] | None:
+def locate_quote(quote: str, text: str) -> tuple[int, int] | None:
     """Offsets of ``quote`` in ``text`` (whitespace- and case-insensitive), or None if absent."""
     needle, _ = _normalise(_strip_quote(quote))
     if not needle:
@@ -104,7 +104,7 @@ class ResolvedCitations:
 def make_citation(number: int, hit: Hit, quote: str = "") -> Citation:
     """A citation of ``hit`` as block ``number``; the quote is checked against the chunk's text."""
     chunk = hit.chunk
-    span = locate(quote, chunk.text) if quote else None
+    span = locate_quote(quote, chunk.text) if quote else None
     if span is None:
         return Citation(number=number, chunk_id=chunk.id, source=chunk.source, page=chunk.page,
                         start=chunk.start, end=chunk.end, quote=quote.strip(), verified=False)
@@ -114,7 +114,7 @@ def make_citation(number: int, hit: Hit, quote: str = "") -> Citation:
                     verified=True)
 
 
-def resolve(text: str, hits: Sequence[Hit], quotes: dict[int, list[str]] | None = None) -> ResolvedCitations:
+def resolve_citations(text: str, hits: Sequence[Hit], quotes: dict[int, list[str]] | None = None) -> ResolvedCitations:
     """Clean the markers of ``text`` against ``hits`` and build one citation per (number, quote).
 
     ``quotes`` maps block numbers to the spans the model quoted (structured replies); a number cited in

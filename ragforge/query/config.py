@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ragforge.retrieval.search import SearchOptions
 
-
 # Relevance bounds per embedding model (min_relevance, sure_relevance), measured on real answers of
 # Qwen2.5-Coder-1.5B (eval/results/answers.md): with all-MiniLM-L6-v2, 4 of 9 answers to unanswerable ClapNQ
 # dev questions stood only in passages below 0.25 of cosine to the question, and no correct SQuAD answer
@@ -44,6 +43,9 @@ class QueryConfig(BaseModel):
       least ``min_alignment`` of the question's words);
     * *unsure* otherwise, and with ``grade="auto"`` the small model is asked once whether that passage
       window answers the question.
+
+    A bare "Yes"/"No" has no words of its own to look for: it is attributed to the passage that holds most
+    of the question's words and judged by that passage's relevance (or alignment) alone.
 
     The engine refuses ("The documents do not say.") when the model refused or no attempt's direct answer
     is supported. Citations are repaired to the passage that

@@ -10,7 +10,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragforge.errors import NodeError, QueryError, RagforgeError
 from ragforge.graph import END, START, CompiledGraph, RunResult, StateGraph
@@ -20,8 +20,12 @@ from ragforge.query.config import QueryConfig
 from ragforge.query.followup import HistoryLike
 from ragforge.query.rerank_llm import LLMReranker
 from ragforge.query.state import QueryDeps, QueryState
+from ragforge.retrieval.protocols import Searcher
 from ragforge.retrieval.rerank import CrossEncoderReranker, Reranker
 from ragforge.types import Answer, Citation
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from ragforge.store.store import WhereLike
 
 NODE_NAMES = ("condense", "route", "retrieve", "call_tools", "join", "rerank", "synthesise", "check", "grade",
               "attempt", "rewrite", "finish")
@@ -94,7 +98,7 @@ class QueryEngine:
         graph: a replacement StateGraph (e.g. ``build_default_graph(rerank=...)``) or CompiledGraph.
     """
 
-    def __init__(self, index: Any, llm: ChatModel | None = None, *, small_llm: ChatModel | None = None,
+    def __init__(self, index: Searcher, llm: ChatModel | None = None, *, small_llm: ChatModel | None = None,
                  config: QueryConfig | None = None, tools: Iterable[Tool | Callable[..., Any]] = (),
                  reranker: Reranker | None = None, graph: StateGraph | CompiledGraph | None = None) -> None:
         self.index = index
@@ -121,12 +125,12 @@ class QueryEngine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _deps(self, where: Any, on_token: Callable[[str], None] | None, max_rewrites: int) -> QueryDeps:
+    def _deps(self, where: WhereLike, on_token: Callable[[str], None] | None, max_rewrites: int) -> QueryDeps:
         return QueryDeps(index=self.index, llm=self.llm, small_llm=self.small_llm, config=self.config,
                          tools=self.tools, reranker=self.reranker, where=where, max_rewrites=max_rewrites,
                          on_token=on_token)
 
-    def run(self, question: str, *, where: Any = None, on_event: Callable[[dict[str, Any]], None] | None = None,
+    def run(self, question: str, *, where: WhereLike = None, on_event: Callable[[dict[str, Any]], None] | None = None,
             on_token: Callable[[str], None] | None = None, max_rewrites: int | None = None,
             history: HistoryLike | None = None) -> RunResult:
         """Run the graph and return its RunResult (final state, full trace). Errors are raised unwrapped.
@@ -144,7 +148,7 @@ class QueryEngine:
         result.raise_for_error()
         return result
 
-    def query(self, question: str, *, where: Any = None, history: HistoryLike | None = None) -> Answer:
+    def query(self, question: str, *, where: WhereLike = None, history: HistoryLike | None = None) -> Answer:
         """The grounded answer (or the refusal) with citations, the hits in the prompt and a compact trace.
 
         With ``history`` (earlier turns: Turns or ``(question, answer)`` pairs) a follow-up is first rewritten
@@ -155,7 +159,7 @@ class QueryEngine:
             raise QueryError("the query graph ended without an answer (did a replaced node skip 'finish'?)")
         return answer.model_copy(update={"trace": compact_trace(result)})
 
-    def stream(self, question: str, *, where: Any = None,
+    def stream(self, question: str, *, where: WhereLike = None,
                history: HistoryLike | None = None) -> Iterator[str | Citation | Answer]:
         """Yield the answer's text pieces as the model writes them, then each Citation, then the Answer.
 
@@ -187,8 +191,8 @@ class QueryEngine:
         yield answer
 
 
-def ask(index: Any, question: str, llm_model: str | ChatModel = "llama3.2", *, host: str | None = None,
-        k: int = 5, small_model: str | ChatModel | None = None, timeout: float | None = None,
+def ask(index: Searcher | str | Path, question: str, llm_model: str | ChatModel = "llama3.2", *,
+        host: str | None = None, k: int = 5, small_model: str | ChatModel | None = None, timeout: float | None = None,
         config: QueryConfig | None = None, **engine_kwargs: Any) -> Answer:
     """One question, one Answer: open the index (a path or an Index) and ask ``llm_model``, a model spec
     (``qwen2.5-coder:1.5b`` on Ollama at ``host``, ``gguf:PATH``, ``openai:NAME@URL``) or a ChatModel;

@@ -30,7 +30,7 @@ from ragforge.errors import QueryError
 from ragforge.llm import Message
 from ragforge.query.citations import MARKER
 from ragforge.query.prompts import is_refusal
-from ragforge.query.state import QueryState, Turn
+from ragforge.query.state import QueryContext, QueryState, Turn
 from ragforge.types import Answer
 
 MAX_TURNS = 6  # the turns the rewrite sees (older ones rarely decide what "it" means)
@@ -102,7 +102,7 @@ def after_start(state: QueryState) -> str:
     return "condense" if state.history else "route"
 
 
-def condense(state: QueryState, ctx: Any) -> dict[str, Any]:
+def condense(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Rewrite a follow-up into a standalone question (one small-model call) from the conversation."""
     deps = ctx.deps
     if not state.history:

@@ -17,11 +17,13 @@ from ragforge.query.citations import MARKER, marker_numbers
 from ragforge.types import Hit
 
 STOP_WORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being it its
-    this that these those there their they them he she his her we our you your i not no so than then
-    into over under about also which who whom what when where why how do does did has have had can could
-    would should may might will shall very more most such only same other any each all both per
-    according passage passages context document documents""".split()
+    ["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is",
+     "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "there", "their",
+     "they", "them", "he", "she", "his", "her", "we", "our", "you", "your", "i", "not", "no", "so", "than", "then",
+     "into", "over", "under", "about", "also", "which", "who", "whom", "what", "when", "where", "why", "how", "do",
+     "does", "did", "has", "have", "had", "can", "could", "would", "should", "may", "might", "will", "shall", "very",
+     "more", "most", "such", "only", "same", "other", "any", "each", "all", "both", "per", "according", "passage",
+     "passages", "context", "document", "documents"]
 )
 _WORD = re.compile(r"[^\W_]+(?:[.,'][^\W_]+)*", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n+")

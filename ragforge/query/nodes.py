@@ -20,16 +20,16 @@ from ragforge.llm import Message, structured
 from ragforge.llm.output import salvage_string
 from ragforge.query import prompts
 from ragforge.query.citations import MARKER
-from ragforge.query.state import QueryDeps, QueryState
+from ragforge.query.state import QueryContext, QueryDeps, QueryState
 from ragforge.query.support import words
 from ragforge.types import Chunk, Hit
 
 
-def _deps(ctx: Any) -> QueryDeps:
+def _deps(ctx: QueryContext) -> QueryDeps:
     return ctx.deps
 
 
-def retrieve(state: QueryState, ctx: Any) -> dict[str, Any]:
+def retrieve(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Hybrid (or the configured mode) search for the current query: ``candidates`` hits."""
     deps = _deps(ctx)
     query = state.query or state.question
@@ -48,7 +48,7 @@ def _tool_hit(name: str, arguments: dict[str, Any], text: str) -> Hit:
     return Hit(chunk=chunk, score=1.0, scores={"tool": 1.0})
 
 
-def call_tools(state: QueryState, ctx: Any) -> dict[str, Any]:
+def call_tools(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Run the tool calls the router chose; each result becomes a citable context block."""
     deps = _deps(ctx)
     hits = []
@@ -64,7 +64,7 @@ def call_tools(state: QueryState, ctx: Any) -> dict[str, Any]:
     return {"tool_hits": hits}
 
 
-def join(state: QueryState, ctx: Any) -> dict[str, Any]:
+def join(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Merge what the branches brought back: tool results first, then the retrieval candidates."""
     retrieved = state.retrieved if state.route != "tools" else []
     context = [*state.tool_hits, *retrieved]
@@ -72,7 +72,7 @@ def join(state: QueryState, ctx: Any) -> dict[str, Any]:
     return {"context": context}
 
 
-def rerank(state: QueryState, ctx: Any) -> dict[str, Any]:
+def rerank(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Rerank the retrieval candidates (LLM or cross-encoder, if configured) and keep the top ``k``."""
     deps = _deps(ctx)
     tools = [h for h in state.context if h.chunk.file_type == "tool"]
@@ -114,7 +114,7 @@ class AnswerReply(BaseModel):
     citations: list[QuotedCitation] = Field(default_factory=list)
 
 
-def synthesise(state: QueryState, ctx: Any) -> dict[str, Any]:
+def synthesise(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Ask the answer model, with the numbered context; stream pieces when ``deps.on_token`` is set."""
     deps = _deps(ctx)
     if not state.context or _below_min_score(state, deps):
@@ -172,7 +172,7 @@ def retrieval_missed(state: QueryState, deps: QueryDeps) -> bool:
     return bounds is None or best < bounds[0]
 
 
-def after_verdict(state: QueryState, ctx: Any) -> str:
+def after_verdict(state: QueryState, ctx: QueryContext) -> str:
     """Rewrite when the attempt failed and retrieval missed, rounds and tools permitting; else finish."""
     deps = _deps(ctx)
     failed = state.verdict in ("refused", "unsupported")
@@ -192,7 +192,7 @@ def _same_query(a: str, b: str) -> bool:
     return " ".join(re.findall(r"\w+", a.lower())) == " ".join(re.findall(r"\w+", b.lower()))
 
 
-def rewrite(state: QueryState, ctx: Any) -> dict[str, Any]:
+def rewrite(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Ask the small model for a better search query; a query already tried is not run again."""
     deps = _deps(ctx)
     current = state.query or state.question

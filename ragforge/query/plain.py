@@ -12,17 +12,22 @@ as the model wrote it: no citations, no checks, no refusal but the model's own.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ragforge.llm import ChatModel
 from ragforge.query import prompts
 from ragforge.query.config import QueryConfig
+from ragforge.retrieval.protocols import Searcher
 from ragforge.types import Answer
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from ragforge.store.store import WhereLike
+
 
 class PlainRAG:
     """Top-``k`` passages (the engine's retrieval settings) + one prompt -> the model's answer, unchecked."""
 
-    def __init__(self, index: Any, llm: ChatModel, *, config: QueryConfig | None = None) -> None:
+    def __init__(self, index: Searcher, llm: ChatModel, *, config: QueryConfig | None = None) -> None:
         self.index = index
         self.llm = llm
         self.config = config or QueryConfig()
@@ -39,7 +44,7 @@ class PlainRAG:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def query(self, question: str, *, where: Any = None) -> Answer:
+    def query(self, question: str, *, where: WhereLike = None) -> Answer:
         config = self.config
         hits = self.index.search(question, k=config.candidates, where=where, mode=config.mode,
                                  options=config.search)[: config.k]

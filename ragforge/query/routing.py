@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from ragforge.errors import StructuredOutputError
 from ragforge.llm import Message, Tool, ToolCall, structured
 from ragforge.query import prompts
-from ragforge.query.state import QueryDeps, QueryState
+from ragforge.query.state import QueryContext, QueryDeps, QueryState
 
 SEARCH_TOOL = "search_documents"
 NO_TOOL = "none"
@@ -107,7 +107,7 @@ def _constrained_choice(state: QueryState, deps: QueryDeps, tools: list[Tool]) -
     return [ToolCall(name=name, arguments=args)] if isinstance(name, str) and name != NO_TOOL else []
 
 
-def route(state: QueryState, ctx: Any) -> dict[str, Any]:
+def route(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Retrieval, the user's tools, or both: the small model picks. No tools registered: retrieval."""
     deps: QueryDeps = ctx.deps
     update: dict[str, Any] = {"query": state.query or state.question}

@@ -1,22 +1,27 @@
 """The query graph's state (what flows between nodes) and its dependencies (what nodes use).
 
-Nodes are ``f(state: QueryState, ctx) -> dict`` and find the index, models, tools and settings in
-``ctx.deps`` (a :class:`QueryDeps`), so a replacement node needs nothing but that signature.
+Nodes are ``f(state: QueryState, ctx: QueryContext) -> dict`` and find the index, models, tools and settings in
+``ctx.deps`` (a :class:`QueryDeps`), so a replacement node needs nothing but that signature. The index is any
+:class:`~ragforge.retrieval.protocols.Searcher`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from ragforge.graph import append
 from ragforge.llm import ChatModel, ToolBox, ToolCall
 from ragforge.query.config import QueryConfig
+from ragforge.retrieval.protocols import Searcher
 from ragforge.retrieval.rerank import Reranker
-from ragforge.types import Hit
+from ragforge.types import Answer, Hit
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from ragforge.store.store import WhereLike
 
 Route = Literal["retrieve", "tools", "both"]
 Verdict = Literal["", "supported", "unsure", "unsupported", "refused"]
@@ -35,6 +40,7 @@ class Claim(BaseModel):
     support: float = 0.0  # share of the claim's words in that window
     alignment: float = 0.0  # share of the question's words around it
     relevance: float | None = None  # the passage's dense similarity to the question (None: not scored)
+    own_words: bool = True  # False for a bare yes/no, attributed by the question's words
 
 
 class Attempt(BaseModel):
@@ -75,20 +81,20 @@ class QueryState(BaseModel):
     rewrites: int = 0
     queries: list[str] = Field(default_factory=list)  # every search query run, in order
     attempts: Annotated[list[Attempt], append] = Field(default_factory=list)
-    answer: Any = None  # the final ragforge.types.Answer, set by the "finish" node
+    answer: Answer | None = None  # the final answer, set by the "finish" node
 
 
 @dataclass
 class QueryDeps:
     """What the nodes use. ``on_token`` is set by ``QueryEngine.stream`` to receive the answer's pieces."""
 
-    index: Any  # a ragforge.retrieval.index.Index (anything with .search(query, k, where=, mode=))
+    index: Searcher  # a ragforge.Index, or anything with .search(query, k, where=, mode=, options=)
     llm: ChatModel
     small_llm: ChatModel
     config: QueryConfig
     tools: ToolBox = field(default_factory=ToolBox)
     reranker: Reranker | None = None
-    where: Any = None
+    where: WhereLike = None
     max_rewrites: int = 1
     on_token: Callable[[str], None] | None = None
 
@@ -103,3 +109,13 @@ class QueryDeps:
         if self.config.logprobs:
             options["logprobs"] = True
         return options
+
+
+class QueryContext(Protocol):
+    """What a query node gets as ``ctx``: the graph's :class:`~ragforge.graph.RunContext`, whose ``deps`` are the
+    engine's :class:`QueryDeps`."""
+
+    @property
+    def deps(self) -> QueryDeps: ...
+
+    def emit(self, event: dict[str, Any]) -> None: ...

@@ -33,8 +33,8 @@ from ragforge.types import Hit
 _WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*[-*•\d])")
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+     "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
 _ANSWER_STOP = STOP_WORDS | {"yes", "no", "answer", "answers", "question", "says", "said", "states", "stated"}
 
 
@@ -99,6 +99,7 @@ class ClaimSupport:
     cited: list[int]
     best: Window | None
     by_passage: dict[int, float] = field(default_factory=dict)  # block -> coverage
+    own_words: bool = True  # False: a bare "Yes"/"No", attributed by the question's words
 
     @property
     def support(self) -> float:
@@ -143,9 +144,10 @@ def claim_support(claim: str, cited: list[int], question: str, hits: Sequence[Hi
     """Where ``claim`` stands in each passage (tool results count as passages too)."""
     question_words = words(question)
     claim_words = words(claim, _ANSWER_STOP) - question_words or words(claim, _ANSWER_STOP)
-    if not claim_words:  # "Yes." / "No." / only question words: attribute by the question
+    own = bool(claim_words)
+    if not own:  # "Yes." / "No.": nothing of its own to look for; attributed by the question
         claim_words = question_words
-    result = ClaimSupport(claim=claim, cited=cited, best=None)
+    result = ClaimSupport(claim=claim, cited=cited, best=None, own_words=own)
     for number, hit in enumerate(hits, start=1):
         window = best_window(claim_words, question_words, hit.chunk.text, number)
         if window is None:

@@ -27,9 +27,9 @@ from pydantic import BaseModel
 from ragforge.errors import StructuredOutputError
 from ragforge.llm import structured
 from ragforge.query import prompts
+from ragforge.query.citations import MARKER, clean_markers, locate_quote
 from ragforge.query.config import QueryConfig
-from ragforge.query.citations import MARKER, clean_markers, locate
-from ragforge.query.state import Attempt, Claim, QueryDeps, QueryState
+from ragforge.query.state import Attempt, Claim, QueryContext, QueryDeps, QueryState
 from ragforge.query.support import claim_spans, claim_support
 from ragforge.types import Answer, Citation, Hit
 
@@ -48,7 +48,7 @@ def attribute(draft: str, question: str, hits: list[Hit], quotes: dict[int, list
     for start, end, cited in claim_spans(cleaned):
         plain = re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", cleaned[start:end])).strip()
         found = claim_support(plain, cited, question, hits)
-        claim = Claim(text=plain, at=(start, end), cited=cited)
+        claim = Claim(text=plain, at=(start, end), cited=cited, own_words=found.own_words)
         quoted = _quoted(cited, quotes, hits)
         if quoted is not None:
             claim.passage, claim.start, claim.end = quoted
@@ -73,7 +73,7 @@ def _quoted(cited: list[int], quotes: dict[int, list[str]], hits: list[Hit]) -> 
             if not quote.strip():
                 continue
             for block in [n, *(b for b in range(1, len(hits) + 1) if b != n)]:
-                span = locate(quote, hits[block - 1].chunk.text)
+                span = locate_quote(quote, hits[block - 1].chunk.text)
                 if span is not None:
                     return block, span[0], span[1]
     return None
@@ -91,6 +91,10 @@ def verdict_of(claims: list[Claim], config: QueryConfig, bounds: tuple[float, fl
     if not claims:
         return "unsupported"
     direct = claims[0]
+    if not direct.own_words:  # a bare yes/no: nothing lexical to check; the passage it rests on decides
+        if bounds is not None and direct.relevance is not None:
+            return "supported" if direct.relevance >= bounds[0] else "unsupported"
+        return "supported" if direct.passage is not None and direct.alignment >= config.min_alignment else "unsure"
     if direct.support < config.reject_support:
         return "unsupported"
     if bounds is not None and direct.relevance is not None:
@@ -108,7 +112,7 @@ def _bounds(deps: QueryDeps) -> tuple[float, float] | None:
     return deps.config.relevance_bounds(model_id)
 
 
-def check(state: QueryState, ctx: Any) -> dict[str, Any]:
+def check(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Refused, supported, unsure or unsupported: decided without a model call."""
     deps: QueryDeps = ctx.deps
     if prompts.is_refusal(state.draft) or not state.draft.strip():
@@ -128,7 +132,7 @@ def check(state: QueryState, ctx: Any) -> dict[str, Any]:
     return {"claims": claims, "verdict": verdict, "graded": None}
 
 
-def after_check(state: QueryState, ctx: Any) -> str:
+def after_check(state: QueryState, ctx: QueryContext) -> str:
     deps: QueryDeps = ctx.deps
     wants = state.verdict == "unsure" or (deps.config.grade == "always" and state.verdict == "supported")
     if wants and deps.config.grade != "never":
@@ -136,7 +140,7 @@ def after_check(state: QueryState, ctx: Any) -> str:
     return "attempt"
 
 
-def grade(state: QueryState, ctx: Any) -> dict[str, Any]:
+def grade(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Ask the small model whether the passage window that holds the answer answers the question.
 
     The model sees that window and the question only, not the answer it wrote (a model asked to check its own
@@ -160,7 +164,7 @@ def grade(state: QueryState, ctx: Any) -> dict[str, Any]:
     return {"verdict": verdict, "graded": answers}
 
 
-def attempt(state: QueryState, ctx: Any) -> dict[str, Any]:
+def attempt(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Record this round (query, passages, draft, verdict) among the attempts."""
     query = state.query or state.question
     record = Attempt(query=query, context=state.context, draft=state.draft, quotes=state.quotes,
@@ -199,7 +203,7 @@ def _citations(draft: str, claims: list[Claim], kept: list[Claim],
     return re.sub(r"[ \t]+", " ", "".join(parts)).strip(), citations, repairs
 
 
-def finish(state: QueryState, ctx: Any) -> dict[str, Any]:
+def finish(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """The Answer from the last supported attempt, with repaired, quoted citations; else the refusal."""
     deps: QueryDeps = ctx.deps
     attempts = state.attempts

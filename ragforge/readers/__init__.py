@@ -28,8 +28,8 @@ from ragforge.readers.registry import (
 from ragforge.readers.sheets import read_csv, read_xlsx
 from ragforge.readers.slides import read_pptx
 from ragforge.readers.text import read_text
-from ragforge.readers.word import read_docx
 from ragforge.readers.walk import FileEntry, Skipped, WalkResult, glob_match, walk
+from ragforge.readers.word import read_docx
 
 __all__ = [
     "FileEntry",

@@ -1,7 +1,9 @@
 """HTML files via the standard library's ``html.parser``: visible text, the ``<title>``, heading sections.
 
 Content of script, style, noscript, template, svg and head elements is skipped (the ``<title>`` is kept as
-the document title). Block elements end a line; headings and paragraphs end a paragraph. Whitespace is
+the document title), and so is a page's boilerplate: ``<nav>``, ``<aside>``, ``<footer>``, and a ``<header>``
+outside ``<article>``, ``<main>`` and ``<section>`` (a page that is nothing but boilerplate is read whole).
+Block elements end a line; headings and paragraphs end a paragraph. Whitespace is
 collapsed outside ``<pre>``. Each ``<h1>``..``<h6>`` starts a section whose heading path is built like
 Markdown's.
 """
@@ -16,6 +18,8 @@ from ragforge.readers._io import decode_text, heading_sections, read_bytes, requ
 from ragforge.types import Document
 
 SKIP = frozenset({"script", "style", "noscript", "template", "head", "svg"})
+BOILERPLATE = frozenset({"nav", "aside", "footer"})  # and a <header> outside CONTENT
+CONTENT = frozenset({"article", "main", "section"})
 HEADINGS = {f"h{n}": n for n in range(1, 7)}
 PARAGRAPH = frozenset({"p", "pre", "blockquote", "table", "ul", "ol", "dl", "figure", "hr", *HEADINGS})
 BLOCK = frozenset({
@@ -28,8 +32,10 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", r
 
 
 class _Extractor(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, keep_boilerplate: bool = False) -> None:
         super().__init__(convert_charrefs=True)
+        self.keep_boilerplate = keep_boilerplate
+        self._content = 0  # open <article>/<main>/<section> elements
         self.parts: list[str] = []
         self.length = 0
         self.title_parts: list[str] = []
@@ -46,14 +52,20 @@ class _Extractor(HTMLParser):
             self._in_title = True  # the first <title> of the page, not an <svg>'s
         elif tag == "body" and "head" in self._skip:  # an unclosed <head>
             self._skip = [t for t in self._skip if t != "head"]
-        if tag in SKIP:
+        if tag in SKIP or self._boilerplate(tag):
             self._skip.append(tag)
         elif not self._skip:
+            self._content += tag in CONTENT
             self._boundary(tag)
             if tag == "pre":
                 self._pre += 1
             if tag in HEADINGS:
                 self._heading = [None, HEADINGS[tag], []]
+
+    def _boilerplate(self, tag: str) -> bool:
+        if self.keep_boilerplate:
+            return False
+        return tag in BOILERPLATE or (tag == "header" and not self._content)
 
     def handle_startendtag(self, tag: str, attrs: list) -> None:
         if not self._skip and tag not in SKIP:
@@ -62,13 +74,14 @@ class _Extractor(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
-        if tag in SKIP:
-            if tag in self._skip:
-                while self._skip and self._skip.pop() != tag:
-                    pass
+        if tag in self._skip:
+            while self._skip and self._skip.pop() != tag:
+                pass
             return
-        if self._skip:
+        if tag in SKIP or self._skip:
             return
+        if tag in CONTENT and self._content:
+            self._content -= 1
         self._boundary(tag)
         if tag == "pre" and self._pre:
             self._pre -= 1
@@ -115,12 +128,16 @@ class _Extractor(HTMLParser):
         self.length += len(text)
 
 
-def extract_html(raw: str) -> tuple[str, str, list[tuple[int, int, str]]]:
+def extract_html(raw: str, *, keep_boilerplate: bool = False) -> tuple[str, str, list[tuple[int, int, str]]]:
     """The visible text of an HTML page, its ``<title>`` ("" if none) and its headings as
-    ``(offset, level, text)``; used by the HTML reader and by readers of formats made of HTML (EPUB, e-mail)."""
-    parser = _Extractor()
+    ``(offset, level, text)``; used by the HTML reader and by readers of formats made of HTML (EPUB, e-mail).
+    Navigation, asides, footers and the page header are left out unless ``keep_boilerplate``, or unless
+    they are all the page holds."""
+    parser = _Extractor(keep_boilerplate)
     parser.feed(raw)
     parser.close()
+    if not keep_boilerplate and not "".join(parser.parts).strip():
+        return extract_html(raw, keep_boilerplate=True)
     title = _WS.sub(" ", "".join(parser.title_parts)).strip()
     return "".join(parser.parts), title, [(h[0], h[1], h[2]) for h in parser.headings]
 

@@ -46,7 +46,8 @@ def _load(path: Path, source: str) -> dict[str, Any]:
 
 
 def _language(notebook: dict[str, Any]) -> str:
-    meta = notebook.get("metadata") if isinstance(notebook.get("metadata"), dict) else {}
+    given = notebook.get("metadata")
+    meta: dict[str, Any] = given if isinstance(given, dict) else {}
     for key in ("language_info", "kernelspec"):
         info = meta.get(key)
         name = info.get("name" if key == "language_info" else "language") if isinstance(info, dict) else None

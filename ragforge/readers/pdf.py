@@ -8,6 +8,7 @@ skipped with a warning; the other pages are kept with their real page numbers.
 from __future__ import annotations
 
 import io
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ def read_pdf(path: Path, source: str) -> Document:
     text = "".join(parts)
     # Each page's section runs up to the next page's start, so the sections cover the text with no gaps.
     sections = [
-        Section(start=sec.start, end=nxt.start, page=sec.page) for sec, nxt in zip(sections, sections[1:])
+        Section(start=sec.start, end=nxt.start, page=sec.page) for sec, nxt in pairwise(sections)
     ] + [sections[-1]]
     return Document(
         source=source,

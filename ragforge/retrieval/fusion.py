@@ -41,7 +41,7 @@ def reciprocal_rank_fusion(
     if k < 0:
         raise ConfigError(f"rrf k must be >= 0, got {k}")
     fused: dict[T, float] = {}
-    for weight, ranking in zip(_weights(len(rankings), weights), rankings):
+    for weight, ranking in zip(_weights(len(rankings), weights), rankings, strict=True):
         for rank, (item, _) in enumerate(ranking, start=1):
             fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     return _sorted(fused)
@@ -79,13 +79,13 @@ def weighted_fusion(
     normed: list[dict[T, float]] = []
     for ranking in rankings:
         values = normalise([score for _, score in ranking], normalisation)
-        normed.append({item: value for (item, _), value in zip(ranking, values)})
+        normed.append({item: value for (item, _), value in zip(ranking, values, strict=True)})
         floors.append(_floor(values, normalisation))
     items = {item for table in normed for item in table}
     for item in items:
         fused[item] = sum(
             w * table.get(item, floor)
-            for w, table, floor in zip(_weights(len(rankings), weights), normed, floors)
+            for w, table, floor in zip(_weights(len(rankings), weights), normed, floors, strict=True)
         )
     return _sorted(fused)
 

@@ -69,7 +69,7 @@ class CrossEncoderReranker:
                 if self.max_length is not None:
                     kwargs["max_length"] = self.max_length
                 self._encoder = CrossEncoder(self.model, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - any load failure becomes ours
+            except Exception as exc:  # any load failure becomes ours
                 raise RetrievalError(
                     f"could not load cross-encoder {self.model!r}: {exc}. Give a local path or a model "
                     "name available offline."
@@ -84,7 +84,7 @@ class CrossEncoderReranker:
             raw = encoder.predict(
                 [(query, text) for text in texts], batch_size=self.batch_size, show_progress_bar=False
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise RetrievalError(f"cross-encoder {self.model!r} failed: {exc}") from exc
         return [float(x) for x in list(raw)]
 

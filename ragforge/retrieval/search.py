@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
@@ -19,7 +19,11 @@ from ..embedding.base import Embedder
 from ..errors import ConfigError, RetrievalError
 from ..types import Chunk, Hit
 from .fusion import reciprocal_rank_fusion, weighted_fusion
+from .protocols import ChunkSource
 from .rerank import Reranker, resolve_reranker
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from ..store.store import WhereLike
 
 Mode = Literal["dense", "lexical", "hybrid"]
 MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
@@ -70,7 +74,7 @@ def _check(query: Any, k: int, mode: str) -> None:
 
 
 def _dense(
-    store: Any, embedder: Embedder | None, query: str, depth: int, where: Any,
+    store: ChunkSource, embedder: Embedder | None, query: str, depth: int, where: WhereLike,
     timings: MutableMapping[str, float] | None,
 ) -> list[tuple[Chunk, float]]:
     if embedder is None:
@@ -82,7 +86,7 @@ def _dense(
 
 
 def _lexical(
-    store: Any, query: str, depth: int, where: Any, timings: MutableMapping[str, float] | None
+    store: ChunkSource, query: str, depth: int, where: WhereLike, timings: MutableMapping[str, float] | None
 ) -> list[tuple[Chunk, float]]:
     with _timed(timings, "lexical"):
         return list(store.lexical_search(query, depth, where))
@@ -107,6 +111,7 @@ def fuse_hits(
             stage_scores.setdefault(chunk.id, {})[stage] = float(score)
     rankings = [[(c.id, s) for c, s in dense], [(c.id, s) for c, s in lexical]]
     w = options.dense_weight
+    fused: list[tuple[str, float]]
     if options.fusion == "rrf":
         fused = reciprocal_rank_fusion(rankings, k=options.rrf_k, weights=[2 * w, 2 * (1 - w)])
     else:
@@ -118,7 +123,7 @@ def fuse_hits(
 
 
 def candidates(
-    store: Any, embedder: Embedder | None, query: str, depth: int, where: Any, mode: str,
+    store: ChunkSource, embedder: Embedder | None, query: str, depth: int, where: WhereLike, mode: str,
     options: SearchOptions, timings: MutableMapping[str, float] | None = None,
 ) -> list[Hit]:
     """The ordered hits before reranking: at least ``depth`` of them when the index has that many."""
@@ -133,11 +138,11 @@ def candidates(
 
 
 def run_search(
-    store: Any,
+    store: ChunkSource,
     embedder: Embedder | None,
     query: str,
     k: int = 5,
-    where: Any = None,
+    where: WhereLike = None,
     mode: Mode | str = "hybrid",
     rerank: Reranker | str | None = None,
     options: SearchOptions | dict[str, Any] | None = None,
@@ -154,11 +159,11 @@ def run_search(
 
 
 def search_all(
-    store: Any,
+    store: ChunkSource,
     embedder: Embedder | None,
     query: str,
     depth: int,
-    where: Any = None,
+    where: WhereLike = None,
     mode: Mode | str = "hybrid",
     rerank: Reranker | str | None = None,
     options: SearchOptions | dict[str, Any] | None = None,

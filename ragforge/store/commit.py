@@ -96,7 +96,7 @@ def resolve(conn: sqlite3.Connection, changes: ChangeSet, model_id: str, dimensi
     next_rowid = int(db.get_meta(conn, "next_rowid", "1") or 1)
     rows, vecs = [], []
     for change in changes.files:
-        for chunk, text_hash in zip(change.chunks, change.text_hashes):
+        for chunk, text_hash in zip(change.chunks, change.text_hashes, strict=True):
             rows.append((next_rowid, chunk, text_hash))
             vecs.append(known[text_hash])
             next_rowid += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -60,14 +61,10 @@ def rebuild_settings(path: Path, model: str | None, precision: str | None = None
     for key in ("model", "metric", "batch_size", "precision"):
         if data.get(key) is not None:
             fields[key] = data[key]
-    try:
+    with contextlib.suppress(Exception):  # missing or malformed: the default chunking
         fields["chunking"] = ChunkingConfig(**data["chunking"])
-    except Exception:  # noqa: BLE001 - missing or malformed: the default chunking
-        pass
-    try:
+    with contextlib.suppress(Exception):  # missing (older indexes: flat) or malformed: the default
         fields["vectors"] = VectorConfig(**data["vectors"])
-    except Exception:  # noqa: BLE001 - missing (older indexes: flat) or malformed: the default
-        pass
     if model is not None:  # another model: the recorded precision was chosen for the old one
         fields["model"] = model
         fields.pop("precision", None)

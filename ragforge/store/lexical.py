@@ -13,13 +13,14 @@ MAX_TERMS = 64  # a very long query keeps its first 64 distinct terms
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
-STOPWORDS = frozenset("""
-a an and are as at be but by for from has have he her his i if in into is it its of on or our she so
-than that the their them then there these they this to was we were what when where which who whom why
-will with you your do does did not no can could would should how about all any been being both each
-few more most other some such only own same too very just over under again further once here out up down
-off nor near my me him us
-""".split())
+STOPWORDS = frozenset(["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "he",
+                       "her", "his", "i", "if", "in", "into", "is", "it", "its", "of", "on", "or", "our", "she", "so",
+                       "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "was",
+                       "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "you",
+                       "your", "do", "does", "did", "not", "no", "can", "could", "would", "should", "how", "about",
+                       "all", "any", "been", "being", "both", "each", "few", "more", "most", "other", "some", "such",
+                       "only", "own", "same", "too", "very", "just", "over", "under", "again", "further", "once",
+                       "here", "out", "up", "down", "off", "nor", "near", "my", "me", "him", "us"])
 
 
 def query_terms(text: str) -> list[str]:

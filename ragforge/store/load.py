@@ -51,13 +51,13 @@ def _snapshot(conn: sqlite3.Connection) -> tuple[str, str, np.ndarray]:
 
 def load(path: Path, conn: sqlite3.Connection, dimension: int) -> Loaded | Problem:
     """The index SQLite names, checked against the chunk rows, or the problem found."""
-    problem = Problem("", "no vector file is named", True)
+    found: Loaded | Problem = Problem("", "no vector file is named", True)
     for _ in range(ATTEMPTS):
         name, digest, rowids = _snapshot(conn)
-        problem = _load_named(path, name, digest, rowids, dimension)
-        if isinstance(problem, Loaded) or (db.get_meta(conn, "vectors_file") or "") == name:
-            return problem
-    return problem
+        found = _load_named(path, name, digest, rowids, dimension)
+        if isinstance(found, Loaded) or (db.get_meta(conn, "vectors_file") or "") == name:
+            return found
+    return found
 
 
 def _load_named(path: Path, name: str, digest: str, rowids: np.ndarray, dimension: int) -> Loaded | Problem:

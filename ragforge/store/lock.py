@@ -6,9 +6,11 @@ The holder writes its pid to ``write.owner`` so a writer that gives up can say w
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ragforge.errors import IndexLockedError, StoreError
 
@@ -25,7 +27,7 @@ class WriteLock:
     def __init__(self, index_dir: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.file = Path(index_dir) / LOCK_FILE
         self.timeout = timeout
-        self._lock = None
+        self._lock: Any = None  # a filelock.FileLock while held
 
     @property
     def held(self) -> bool:
@@ -49,10 +51,8 @@ class WriteLock:
         except OSError as exc:
             raise StoreError(f"cannot use the index's lock file {self.file}: {exc.strerror or exc}") from exc
         self._lock = lock
-        try:
+        with contextlib.suppress(OSError):  # only the message of a waiting writer loses the pid
             self.file.with_name(OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
-        except OSError:
-            pass  # only the message of a waiting writer loses the pid
 
     def try_acquire(self) -> bool:
         """Take the lock only if it is free right now."""
@@ -66,10 +66,8 @@ class WriteLock:
         if self._lock is None:
             return
         lock, self._lock = self._lock, None
-        try:
+        with contextlib.suppress(OSError):
             self.file.with_name(OWNER_FILE).unlink(missing_ok=True)
-        except OSError:
-            pass
         lock.release()
 
     def __enter__(self) -> WriteLock:

@@ -25,7 +25,7 @@ class Where(BaseModel):
         if isinstance(where, dict):
             try:
                 where = cls(**where)
-            except Exception as exc:  # noqa: BLE001 - pydantic's error says which key is wrong
+            except Exception as exc:  # pydantic's error says which key is wrong
                 raise ConfigError(f"bad search filter {where!r}: {exc}") from exc
         if not isinstance(where, Where):
             raise ConfigError(f"a search filter is a Where or a dict, not {type(where).__name__}")

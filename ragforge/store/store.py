@@ -27,8 +27,17 @@ from ragforge.embedding.base import Embedder
 from ragforge.errors import IndexCorruptError, ModelMismatchError, StoreError
 from ragforge.store import ann, commit, db, load, vectors
 from ragforge.store.changeset import Applied, ChangeSet
-from ragforge.store.layout import (cache_is_usable, check_model, embedder_for, index_size, initialise,
-                                   rebuild_hint, rebuild_settings, spec_of, vector_config)
+from ragforge.store.layout import (
+    cache_is_usable,
+    check_model,
+    embedder_for,
+    index_size,
+    initialise,
+    rebuild_hint,
+    rebuild_settings,
+    spec_of,
+    vector_config,
+)
 from ragforge.store.lexical import match_expression
 from ragforge.store.lock import DEFAULT_LOCK_TIMEOUT, WriteLock
 from ragforge.store.manifest import MANIFEST, Manifest, not_found, read_manifest
@@ -310,7 +319,7 @@ class Store:
             approximate = ann.form(self._index) == "ivf-pq"
             fetch = k * self.vector_config.rerank if approximate else k
             scores, ids = vectors.search(self._index, vector, fetch, allowed)
-            pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+            pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
             if approximate:  # scored again with the exact vectors of the cache (on disk)
                 m = self.manifest
                 exact = db.vectors_by_rowid(conn, m.model_id, [i for i, _ in pairs], m.dimension)

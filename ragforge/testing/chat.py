@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, cast
 
 from ragforge.llm.types import (
     ChatResult,
@@ -26,7 +26,7 @@ from ragforge.llm.types import (
     tool_schemas,
 )
 
-Reply = Union[str, ChatResult, BaseException, type, Callable[[list[Message]], Union[str, ChatResult]]]
+Reply = str | ChatResult | BaseException | type | Callable[[list[Message]], str | ChatResult]
 
 
 @dataclass
@@ -97,7 +97,7 @@ class ScriptedChatModel:
         if isinstance(reply, BaseException) or (isinstance(reply, type) and issubclass(reply, BaseException)):
             raise reply
         if callable(reply) and not isinstance(reply, ChatResult):
-            reply = reply(messages)
+            reply = cast(Callable[[list[Message]], str | ChatResult], reply)(messages)  # classes were raised above
         if isinstance(reply, str):
             return ChatResult(text=reply, model=self.model, done_reason="stop")
         if isinstance(reply, ChatResult):

@@ -23,15 +23,17 @@ after ``delay`` seconds), ``"drop"`` (close the connection without answering), `
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import socket
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 FAULTS = ("slow", "drop", 429, 500, 404, "malformed")
 _POST_PATHS = ("/api/chat", "/api/generate", "/api/embed")
@@ -57,7 +59,7 @@ class OllamaStub:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
-    def start(self) -> "OllamaStub":
+    def start(self) -> OllamaStub:
         handler = type("_Handler", (_Handler,), {"stub": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -77,7 +79,7 @@ class OllamaStub:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "OllamaStub":
+    def __enter__(self) -> OllamaStub:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -181,12 +183,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.stub._record(self.path, None)
         if self.path == "/api/version":
             return self._send(200, {"version": self.stub.version})
@@ -196,7 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, b"Ollama is running", "text/plain; charset=utf-8")
         self._send(404, b"404 page not found", "text/plain")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         try:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         except json.JSONDecodeError as exc:
@@ -227,10 +227,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, "model is required")
         if model not in self.stub.models and model.split(":")[0] not in self.stub.models:
             return self._not_found(model)
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. its timeout)
             route(body)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. its timeout)
-            pass
 
     # -- endpoints -----------------------------------------------------------------------------------------
     def _tag(self, name: str) -> dict[str, Any]:

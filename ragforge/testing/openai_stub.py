@@ -33,6 +33,7 @@ HTML page with status 200).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -40,12 +41,13 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 FAULTS = ("slow", "trickle", "drop", 401, 429, 500, 503, "malformed", "html")
 _HTML = b"<!doctype html><html><head><title>Web UI</title></head><body><div id=app></div></body></html>"
-_ERRORS = {
+_ERRORS: dict[int, dict[str, Any]] = {
     401: {"code": 401, "message": "Invalid API key", "type": "authentication_error"},
     429: {"code": 429, "message": "Rate limit reached, retry later", "type": "rate_limit_error"},
     500: {"code": 500, "message": "internal server error", "type": "server_error"},
@@ -74,7 +76,7 @@ class OpenAIStub:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "OpenAIStub":
+    def start(self) -> OpenAIStub:
         handler = type("_Handler", (_Handler,), {"stub": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -94,7 +96,7 @@ class OpenAIStub:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "OpenAIStub":
+    def __enter__(self) -> OpenAIStub:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -186,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str, kind: str = "invalid_request_error", **extra: Any) -> None:
         self._send(status, {"error": {"code": status, "message": message, "type": kind, **extra}})
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.stub._record(self.path, dict(self.headers), None)
         fault = self.stub._take_fault(self.path, exact=True)  # a GET fails only when its path is named
         if fault is not None:
@@ -206,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, _HTML, "text/html; charset=utf-8")
         self._error(404, "File Not Found", "not_found_error")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         try:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         except json.JSONDecodeError as exc:
@@ -228,17 +230,14 @@ class _Handler(BaseHTTPRequestHandler):
         model = body.get("model") or ""
         if self.stub.models is not None and model not in self.stub.models:
             return self._error(404, f"The model `{model}` does not exist.", "not_found_error")
-        try:
+        # the client may give up (its timeout) or stop reading
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             route(body, trickle)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout) or stopped reading
-            pass
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _fault(self, kind: Any) -> None:
         if kind == "drop":

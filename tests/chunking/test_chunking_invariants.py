@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
 import pytest
 
@@ -10,8 +11,8 @@ from ragforge.chunking import chunk_document, whitespace_tokens
 from ragforge.errors import ChunkingError
 from ragforge.types import Document, Section
 
-WORDS = ("alpha beta gamma delta river stone lamp harbour kettle garden comet orbit bread yeast chain "
-         "brake tyre moon soil compost e.g. Dr. 3.14 x").split()
+WORDS = ["alpha", "beta", "gamma", "delta", "river", "stone", "lamp", "harbour", "kettle", "garden", "comet", "orbit",
+         "bread", "yeast", "chain", "brake", "tyre", "moon", "soil", "compost", "e.g.", "Dr.", "3.14", "x"]
 PUNCT = [".", ".", "!", "?", ",", ";", ":", "", "", "", "..."]
 SPACES = [" ", " ", " ", "  ", "\n", "\n\n", "\n \n\t", "\t"]
 
@@ -28,7 +29,7 @@ def random_text(rng: random.Random, n_words: int) -> str:
 
 def random_sections(rng: random.Random, text: str) -> tuple[Section, ...]:
     cuts = sorted({0, len(text), *(rng.randrange(len(text) + 1) for _ in range(rng.randint(0, 4)))})
-    return tuple(Section(start=a, end=b, page=i + 1) for i, (a, b) in enumerate(zip(cuts, cuts[1:])))
+    return tuple(Section(start=a, end=b, page=i + 1) for i, (a, b) in enumerate(pairwise(cuts)))
 
 
 def check_invariants(doc: Document, chunks, max_tokens: int, count=whitespace_tokens) -> None:
@@ -50,7 +51,7 @@ def check_invariants(doc: Document, chunks, max_tokens: int, count=whitespace_to
         if not ch.isspace():
             assert i in covered, f"character {i} ({ch!r}) is in no chunk"
     # Chunks advance through the text.
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in pairwise(chunks):
         assert (b.start, b.end) > (a.start, a.end) and b.end > a.end
 
 
@@ -125,7 +126,7 @@ def test_overlap_is_whole_sentences_from_the_previous_window():
     doc = Document(source="o.txt", text=text, file_type="text")
     chunks = chunk_document(doc, max_tokens=30, overlap_tokens=8, count_tokens=whitespace_tokens)
     assert len(chunks) > 5
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in pairwise(chunks):
         assert b.start < a.end, "consecutive chunks overlap"
         shared = text[b.start:a.end]
         assert shared.startswith("Sentence") and shared.endswith(".")
@@ -135,7 +136,7 @@ def test_overlap_is_whole_sentences_from_the_previous_window():
 def test_no_overlap_when_zero():
     doc = Document(source="o.txt", text=sentences(40), file_type="text")
     chunks = chunk_document(doc, max_tokens=30, overlap_tokens=0, count_tokens=whitespace_tokens)
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in pairwise(chunks):
         assert b.start > a.end
 
 

@@ -41,7 +41,7 @@ def test_a_cold_query_imports_no_torch_and_finds_the_passage(tmp_path: Path) -> 
     torch_hits, torch_imported = _cold_query(tmp_path / "idx", env={"RAGFORGE_QUERY_BACKEND": "torch"})
     assert "torch" in torch_imported  # the switch works, and the same passages come back
     assert [h["chunk_id"] for h in torch_hits] == [h["chunk_id"] for h in hits]
-    for ours, theirs in zip(hits, torch_hits):
+    for ours, theirs in zip(hits, torch_hits, strict=True):
         assert ours["scores"]["dense"] == pytest.approx(theirs["scores"]["dense"], abs=2e-3)
 
 

@@ -20,7 +20,7 @@ def test_vectors_are_normalised_float32_in_input_order() -> None:
     norms = np.linalg.norm(out, axis=1)
     assert np.allclose(norms[[0, 1, 3, 4]], 1.0) and norms[2] == 0.0  # nothing to hash: a zero vector
     assert np.array_equal(out[0], out[4])
-    for text, row in zip(texts, out):
+    for text, row in zip(texts, out, strict=True):
         assert np.array_equal(embedder.embed_documents([text])[0], row)
 
 

@@ -33,7 +33,8 @@ def test_embedder_protocol_vectors_batches_and_order(stub):
     assert emb.max_tokens == 512
     docs = emb.embed_documents(["alpha", "beta beta", "gamma gamma gamma"])
     assert docs.shape == (3, 8) and docs.dtype == np.float32
-    for row, text in zip(docs, ["alpha", "beta beta", "gamma gamma gamma"]):  # the stub answers in reverse order
+    # the stub answers in reverse order; the rows come back in the input order
+    for row, text in zip(docs, ["alpha", "beta beta", "gamma gamma gamma"], strict=True):
         assert np.allclose(row, stub.embedding("search_document: " + text), atol=1e-6)
     assert np.allclose(emb.embed_query("alpha"), stub.embedding("search_query: alpha"), atol=1e-6)
     bodies = stub.bodies("/v1/embeddings")
@@ -77,9 +78,9 @@ def test_a_server_without_embeddings_says_so_once():
 
 
 def test_a_missing_model_and_a_stopped_server_are_named():
-    with OpenAIStub(models=["nomic-embed-text"]) as stub:
-        with pytest.raises(LLMModelNotFoundError, match="model 'bge-m3' is not available at http"):
-            OpenAIEmbedder("bge-m3", stub.base_url).embed_query("x")
+    with OpenAIStub(models=["nomic-embed-text"]) as stub, \
+            pytest.raises(LLMModelNotFoundError, match="model 'bge-m3' is not available at http"):
+        OpenAIEmbedder("bge-m3", stub.base_url).embed_query("x")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

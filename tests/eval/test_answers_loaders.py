@@ -61,3 +61,15 @@ def test_malformed_and_unknown_files_raise_dataset_error(tmp_path: Path) -> None
     (tmp_path / "clapnq_dev_answerable.jsonl").write_text('{"id": 1, "input": "q"}\n')
     with pytest.raises(DatasetError, match="malformed ClapNQ"):
         load_answer_dataset(tmp_path)
+
+
+@needs_data
+def test_select_only_ids_keeps_dataset_order_and_rejects_unknown_ids() -> None:
+    ds = load_answer_dataset(DATA / "clapnq-dev")
+    wanted = [ds.examples[500].id, ds.examples[3].id, ds.examples[42].id]
+    picked = ds.select(None, only=frozenset(wanted))
+    assert [e.id for e in picked] == [ds.examples[i].id for i in (3, 42, 500)]
+    assert [e.id for e in ds.select(None, exclude=frozenset(wanted[:1]), only=frozenset(wanted))] == \
+        [ds.examples[3].id, ds.examples[42].id]
+    with pytest.raises(DatasetError, match="not in"):
+        ds.select(None, only=frozenset({"no-such-question"}))

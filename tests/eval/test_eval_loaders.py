@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ragforge.errors import DatasetError
-from ragforge.eval.loaders import load_beir, load_dataset, load_jsonl_gold, load_qrels
+from ragforge.eval.retrieval_loaders import load_beir, load_dataset, load_jsonl_gold, load_qrels
 
 
 def _beir(folder: Path) -> Path:

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ragforge.eval import metrics as m
+from ragforge.eval import retrieval_metrics as m
 
 QRELS = {"q1": {"d1": 2, "d2": 1, "d3": 0}, "q2": {"d9": 1}, "q3": {"d5": 0}}
 RUN = {"q1": {"d2": 0.9, "d4": 0.8, "d1": 0.7, "d3": 0.6}, "qX": {"d1": 1.0}}
@@ -81,8 +81,8 @@ def test_ndcg_agrees_with_scikit_learn_on_tie_free_random_runs():
     rng = np.random.default_rng(7)
     docs = [f"d{i}" for i in range(40)]
     for trial in range(20):
-        grades = {d: int(g) for d, g in zip(docs, rng.integers(0, 3, size=len(docs))) if g > 0}
-        scores = dict(zip(docs, rng.permutation(len(docs)).astype(float)))  # distinct: no ties
+        grades = {d: int(g) for d, g in zip(docs, rng.integers(0, 3, size=len(docs)), strict=True) if g > 0}
+        scores = dict(zip(docs, rng.permutation(len(docs)).astype(float), strict=True))  # distinct: no ties
         qrels, run = {"q": grades}, {"q": scores}
         y_true = np.array([[grades.get(d, 0) for d in docs]])
         y_score = np.array([[scores[d] for d in docs]])

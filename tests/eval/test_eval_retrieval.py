@@ -107,3 +107,23 @@ def test_settings_the_cli_cannot_express_are_recorded_as_a_python_call(beir: Pat
                                options={"fusion": "rrf", "rrf_k": 10})
     assert tuned.command is not None and tuned.command.startswith("run_retrieval_eval(")
     assert "'rrf_k': 10" in tuned.command and tuned.settings["options"]["rrf_k"] == 10
+
+
+def test_without_matplotlib_reports_say_how_to_get_plots(beir: Path, tmp_path: Path, monkeypatch):
+    import sys
+
+    from click.testing import CliRunner
+
+    from ragforge.cli import main
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the [eval] extra were not installed
+    out = tmp_path / "out"
+    result = run_retrieval_eval(beir, model="hashing:64", modes=("lexical",), out_dir=out, resamples=50)
+    assert sorted(p.name for p in out.iterdir()) == ["report.md", "results.json"]
+    assert "pip install 'ragforge[eval]'" in (out / "report.md").read_text() and "retrieval.png" not in \
+        (out / "report.md").read_text()
+    assert set(result.write(tmp_path / "again")) == {"json", "report"}
+    cli = CliRunner().invoke(main, ["eval", "retrieval", "--dataset", str(beir), "--model", "hashing:64", "--mode",
+                                    "lexical", "--out", str(tmp_path / "cli"), "-q"])
+    assert cli.exit_code == 0, cli.output
+    assert "no plot: matplotlib is not installed; pip install 'ragforge[eval]' adds it" in cli.output

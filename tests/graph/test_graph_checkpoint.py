@@ -157,22 +157,3 @@ def test_sqlite_rows_are_plain_json(tmp_path: Path) -> None:
     assert data["state"] == {"log": ["x"]} and data["interrupt"]["value"] == {"why": "check"}
     assert data["tasks"] == [{"node": "ask"}] and data["status"] == "interrupted"
 
-
-def test_checkpointer_contract(saver: Checkpointer) -> None:
-    """What any Checkpointer must do (run over every one we ship): latest wins, per-thread history in order,
-    JSON only, copies out, delete."""
-    assert saver.get("t") is None and saver.history("t") == []
-    first = {"v": 1, "step": 0, "state": {"log": ["é"]}}
-    saver.put("t", first)
-    saver.put("t", {**first, "step": 1})
-    saver.put("other", {**first, "step": 9})
-    assert saver.get("t")["step"] == 1 and [c["step"] for c in saver.history("t")] == [0, 1]
-    assert saver.get("t")["state"] == {"log": ["é"]}
-    with pytest.raises(CheckpointError, match="not JSON-serialisable"):
-        saver.put("t", {"v": 1, "state": object()})
-    got = saver.get("t")
-    got["state"]["log"].append("changed")  # what get/history hand out is a copy, not the stored checkpoint
-    assert saver.get("t")["state"] == {"log": ["é"]} and saver.history("t")[-1]["state"] == {"log": ["é"]}
-    saver.delete("t")
-    assert saver.get("t") is None and saver.history("t") == [] and saver.get("other")["step"] == 9
-    saver.delete("never-saved")  # deleting an unknown thread is not an error

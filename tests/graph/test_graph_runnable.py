@@ -18,7 +18,7 @@ from ragforge.graph import (
     RunnableParallel,
     StateGraph,
     SupportsInvoke,
-    coerce,
+    as_runnable,
 )
 
 
@@ -36,12 +36,12 @@ def test_pipe_coerces_functions_dicts_and_objects() -> None:
 
     pipe = Upper() | Exclaim() | {"text": lambda s: s, "n": len}
     assert pipe.invoke("hi") == {"text": "HI!", "n": 3}
-    assert isinstance(coerce({"a": str}), RunnableParallel)
+    assert isinstance(as_runnable({"a": str}), RunnableParallel)
     assert isinstance(Upper(), SupportsInvoke)
     assert list((Upper() | str.split).stream("a b")) == [["A", "B"]]
     assert (str.strip | Upper()).invoke(" x ") == "X"
     with pytest.raises(GraphBuildError, match="cannot make a Runnable"):
-        coerce(42)
+        as_runnable(42)
 
 
 def test_async_function_in_a_pipe() -> None:

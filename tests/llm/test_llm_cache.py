@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from ragforge.llm import CachedChat, MemoryCache, OllamaChat, SqliteCache, request_key
 from ragforge.testing.chat import ScriptedChatModel
 
@@ -52,10 +54,8 @@ def test_failures_are_not_cached():
 
     inner = ScriptedChatModel([LLMServerError("x"), "ok"])
     cached = CachedChat(inner, MemoryCache())
-    try:
+    with contextlib.suppress(LLMServerError):
         cached.chat(MESSAGES)
-    except LLMServerError:
-        pass
     assert cached.chat(MESSAGES).text == "ok"
 
 

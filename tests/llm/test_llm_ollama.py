@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from ragforge._ollama import resolve_host
 from ragforge.errors import (
     ConfigError,
-    LLMContextError,
     LLMConnectionError,
+    LLMContextError,
     LLMModelNotFoundError,
     LLMRateLimitError,
     LLMResponseError,

@@ -230,14 +230,14 @@ def test_bad_settings_are_refused(kwargs, message):
         OpenAIBackend(**kwargs)
 
 
-def test_the_readme_example_runs_against_a_server(stub):
+def test_the_docs_example_runs_against_a_server(stub):
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    (block,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "openai:qwen2.5-coder@" in b]
+    page = (Path(__file__).resolve().parents[2] / "docs" / "llm.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", page, flags=re.S) if "openai:qwen2.5-coder@" in b]
     stub.script_chat("Hi!", '{"name": "Paris", "country": "France"}')
-    scope = {"City": City}
+    scope: dict = {}
     exec(block.replace("127.0.0.1:8080", stub.url.removeprefix("http://")), scope)
-    assert scope["city"] == City(name="Paris", country="France")
+    assert scope["city"] == scope["City"](name="Paris", country="France")
     assert stub.bodies()[0]["model"] == "qwen2.5-coder" and "response_format" in stub.bodies()[1]

@@ -108,9 +108,9 @@ def test_a_url_without_the_api_is_not_an_openai_server(stub, clock):
 
 
 def test_a_model_the_server_does_not_have_is_named():
-    with OpenAIStub(models=["llama3.2"]) as stub:
-        with pytest.raises(LLMModelNotFoundError, match=r"model 'qwen' is not available at the server at http"):
-            OpenAIChat("qwen", stub.base_url).chat("hi")
+    with OpenAIStub(models=["llama3.2"]) as stub, \
+            pytest.raises(LLMModelNotFoundError, match=r"model 'qwen' is not available at the server at http"):
+        OpenAIChat("qwen", stub.base_url).chat("hi")
 
 
 def test_a_server_that_is_not_running_says_to_start_it(clock):

@@ -13,7 +13,7 @@ from ragforge.errors import (
     LLMTimeoutError,
 )
 from ragforge.llm import FallbackChat, OllamaBackend, OllamaChat, RetryingChat, RetryPolicy, TracedChat
-from ragforge.testing.chat import ScriptedChatModel
+from ragforge.testing.chat import OutOfRepliesError, ScriptedChatModel
 
 EXACT = RetryPolicy(max_attempts=5, base_delay=0.5, max_delay=3.0, multiplier=2.0, jitter=0)
 
@@ -30,7 +30,7 @@ def test_jitter_stays_within_its_band(clock):
     policy = RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=10.0, jitter=0.25)
     inner = ScriptedChatModel([LLMTimeoutError("slow")] * 3 + ["ok"])
     RetryingChat(inner, policy, clock=clock).chat("hi")
-    for sleep, nominal in zip(clock.sleeps, [1.0, 2.0, 4.0]):
+    for sleep, nominal in zip(clock.sleeps, [1.0, 2.0, 4.0], strict=True):
         assert nominal * 0.75 <= sleep <= nominal * 1.25
     assert clock.sleeps != [1.0, 2.0, 4.0]
 
@@ -139,7 +139,7 @@ def test_trace_events_for_success_cache_hit_and_failure(clock):
     traced.chat([{"role": "user", "content": "12345"}])
     assert events[0] == {**events[0], "type": "llm_call", "model": "m", "prompt_chars": 5, "reply_chars": 19,
                          "cache_hit": False, "retries": 1, "fallback": None, "error": None}
-    with pytest.raises(Exception):
+    with pytest.raises(OutOfRepliesError):
         traced.chat("again")  # the script is exhausted
     assert len(events) == 1  # OutOfRepliesError is a test-setup error, not an LLM call failure
 

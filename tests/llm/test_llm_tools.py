@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 from pydantic import BaseModel, Field
@@ -44,7 +44,7 @@ def weather(city: str, unit: Unit = Unit.celsius, days: int = 1, tags: list[str]
     return f"{city}:{unit.value}:{days}:{tags}"
 
 
-def plan(route: Route, priority: Optional[int] = None) -> dict:
+def plan(route: Route, priority: int | None = None) -> dict:
     """Plan a route."""
     return {"stops": len(route.stops), "priority": priority}
 

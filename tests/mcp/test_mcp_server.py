@@ -112,7 +112,7 @@ def test_get_document_gives_back_the_read_text(index, source):
     (call,) = run(build_server(index), ("get_document", {"source": source}))
     text = result(call)["text"]
     assert len(text) == len(original)
-    differ = [i for i, (a, b) in enumerate(zip(text, original)) if a != b]
+    differ = [i for i, (a, b) in enumerate(zip(text, original, strict=True)) if a != b]
     assert all(text[i] == " " and original[i].isspace() for i in differ)  # unindexed blank space only
     assert len(differ) <= original.count("\n")
 

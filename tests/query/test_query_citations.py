@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ragforge.query.citations import cited_numbers, clean_markers, locate, make_citation, resolve
+from ragforge.query.citations import cited_numbers, clean_markers, locate_quote, make_citation, resolve_citations
 from ragforge.query.grounding import best_sentence, check_grounding, split_sentences
 from ragforge.types import Chunk, Hit
 
@@ -26,10 +26,10 @@ def test_unknown_numbers_are_removed_and_reported() -> None:
 
 def test_quote_located_ignoring_whitespace_and_case() -> None:
     chunk_text = "The  bridge was\nbuilt in 1889 by Gustave Eiffel."
-    assert locate("built in 1889", chunk_text) == (chunk_text.index("built"), chunk_text.index(" by"))
-    assert locate("WAS BUILT in 1889", chunk_text) == (chunk_text.index("was"), chunk_text.index(" by"))
-    assert locate("\"built in 1889.\"", chunk_text) is not None  # quotes and final stop stripped
-    assert locate("built in 1890", chunk_text) is None
+    assert locate_quote("built in 1889", chunk_text) == (chunk_text.index("built"), chunk_text.index(" by"))
+    assert locate_quote("WAS BUILT in 1889", chunk_text) == (chunk_text.index("was"), chunk_text.index(" by"))
+    assert locate_quote("\"built in 1889.\"", chunk_text) is not None  # quotes and final stop stripped
+    assert locate_quote("built in 1890", chunk_text) is None
 
 
 def test_citation_span_is_in_source_coordinates() -> None:
@@ -46,7 +46,7 @@ def test_citation_span_is_in_source_coordinates() -> None:
 
 def test_resolve_maps_numbers_to_hits_and_drops_unknown_quotes() -> None:
     hits = [_hit("Alpha is red.", "a.md", 0, None), _hit("Beta is blue.", "b.md", 0, None)]
-    out = resolve("Alpha is red [1]. Beta is blue [2, 3].", hits,
+    out = resolve_citations("Alpha is red [1]. Beta is blue [2, 3].", hits,
                   {1: ["Alpha is red"], 2: ["green"], 4: ["nothing"]})
     assert out.text == "Alpha is red [1]. Beta is blue [2]."
     assert out.dropped == [3, 4]

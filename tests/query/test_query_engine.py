@@ -227,7 +227,7 @@ def test_json_format_is_bounded_and_quotes_are_optional(index) -> None:
 def test_a_runaway_json_reply_cut_off_keeps_its_answer(index) -> None:
     def runaway(messages: list[Message]) -> str:
         n = block(messages, "parliament.txt")
-        return '{"answer": "In committee [%d]", "citations": [{"n": %d, "quote": "Much of the work of the Sc' % (n, n)
+        return f'{{"answer": "In committee [{n}]", "citations": [{{"n": {n}, "quote": "Much of the work of the Sc'
 
     llm = ScriptedChatModel([runaway])
     answer = QueryEngine(index, llm=llm, config=QueryConfig(answer_format="json")).query(PARLIAMENT_Q)
@@ -321,3 +321,10 @@ def test_search_options_reach_the_index(index) -> None:
     rrf = hits_with(QueryConfig(search={"fusion": "rrf"}))
     assert all(h.score <= 2 / 61 for h in rrf)  # reciprocal-rank scores
     assert hits_with(QueryConfig(mode="lexical"))[0].scores.keys() == {"lexical"}
+
+
+def test_a_bare_yes_is_attributed_by_the_question_and_not_refused(index) -> None:
+    llm = ScriptedChatModel(["Yes."])
+    answer = QueryEngine(index, llm=llm).query("Did the Eiffel Tower open for the World's Fair?")
+    assert not answer.refused and answer.text.startswith("Yes") and answer.citations[0].source == "tower.md"
+    assert len(llm.calls) == 1

@@ -1,4 +1,4 @@
-"""The README's tool-routing worked example, run with scripted models instead of Ollama."""
+"""docs/query.md's tool-routing worked example, run with scripted models instead of Ollama."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import importlib.util
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def pdf_writer():
 def assert_sections_cover(doc):
     assert doc.sections, "readers always record sections"
     assert doc.sections[0].start == 0 and doc.sections[-1].end == len(doc.text)
-    for a, b in zip(doc.sections, doc.sections[1:]):
+    for a, b in pairwise(doc.sections):
         assert a.end == b.start
 
 
@@ -193,6 +194,34 @@ def test_html_title_falls_back_to_heading(tmp_path):
     assert doc.sections[0].heading_path == () and doc.sections[1].heading_path == ("Only heading",)
 
 
+BOILERPLATE_PAGE = """<html><head><title>Recipes</title></head><body>
+<header><a href="/">Home</a> | Site search</header>
+<nav><a href="/a">All recipes</a> <a href="/b">About</a></nav>
+<main><article><header><h1>Soda bread</h1><p>By Ada</p></header>
+<p>Mix flour, soda and buttermilk.</p>
+<aside>Related: scones</aside>
+<section><header><h2>Baking</h2></header><p>Bake for 40 minutes.</p></section>
+<footer>Filed under bread</footer></article></main>
+<footer><p>Copyright 2025 Example Recipes</p></footer>
+</body></html>"""
+
+
+def test_html_boilerplate_is_left_out(tmp_path):
+    path = tmp_path / "bread.html"
+    path.write_text(BOILERPLATE_PAGE)
+    doc = read_file(path, "bread.html")
+    assert doc.text == "Soda bread\n\nBy Ada\n\nMix flour, soda and buttermilk.\n\nBaking\n\nBake for 40 minutes."
+    assert [s.heading_path for s in doc.sections] == [("Soda bread",), ("Soda bread", "Baking")]
+    assert doc.title == "Recipes"
+
+
+def test_a_page_of_nothing_but_navigation_is_read_whole(tmp_path):
+    path = tmp_path / "sitemap.html"
+    path.write_text("<html><body><nav><ul><li>Bread</li><li>Cakes</li></ul></nav><footer>(c) me</footer></body>"
+                    "</html>")
+    assert read_file(path, "sitemap.html").text == "Bread\nCakes\n\n(c) me"  # </ul> ends a paragraph
+
+
 # --- PDF ---------------------------------------------------------------------------------------------
 
 def test_pdf_pages_and_title(tmp_path):
@@ -206,7 +235,7 @@ def test_pdf_pages_and_title(tmp_path):
     assert doc.file_type == "pdf" and doc.title == "Three Pages"
     assert [s.page for s in doc.sections] == [1, 2, 3]
     assert_sections_cover(doc)
-    for section, word in zip(doc.sections, ("apples", "bananas", "cherries")):
+    for section, word in zip(doc.sections, ("apples", "bananas", "cherries"), strict=True):
         assert word in doc.text[section.start:section.end]
     assert doc.text.count("\n\n") >= 2  # pages joined with a blank line
     assert doc.metadata["pages"] == 3

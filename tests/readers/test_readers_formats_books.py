@@ -7,20 +7,20 @@ import io
 import json
 import zipfile
 from email.message import EmailMessage
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from ragforge.errors import ReaderError
-from ragforge.readers import read_file, register_reader, unregister_reader
-from ragforge.readers import mail
+from ragforge.readers import mail, read_file, register_reader, unregister_reader
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def assert_sections_cover(doc):
     assert doc.sections and doc.sections[0].start == 0 and doc.sections[-1].end == len(doc.text)
-    for a, b in zip(doc.sections, doc.sections[1:]):
+    for a, b in pairwise(doc.sections):
         assert a.end == b.start
 
 

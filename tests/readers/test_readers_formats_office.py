@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from itertools import pairwise
 
 import pytest
 
 from ragforge.chunking import chunk_document, whitespace_tokens
-from ragforge.readers import read_file, reader_for, supported_suffixes
-from ragforge.readers import sheets
+from ragforge.readers import read_file, reader_for, sheets, supported_suffixes
 
 
 def assert_sections_cover(doc):
     assert doc.sections and doc.sections[0].start == 0 and doc.sections[-1].end == len(doc.text)
-    for a, b in zip(doc.sections, doc.sections[1:]):
+    for a, b in pairwise(doc.sections):
         assert a.end == b.start
     for chunk in chunk_document(doc, max_tokens=40, overlap_tokens=4, count_tokens=whitespace_tokens):
         assert doc.text[chunk.start:chunk.end] == chunk.text

@@ -10,7 +10,8 @@ from ragforge.errors import ConfigError, RetrievalError
 from ragforge.retrieval.rerank import CrossEncoderReranker, Reranker, apply_scores, resolve_reranker
 from ragforge.types import Chunk, Hit
 
-WORDS = "the cat dog sat on mat a bird flew over house keys rotate how do i".split()
+WORDS = ["the", "cat", "dog", "sat", "on", "mat", "a", "bird", "flew", "over", "house", "keys", "rotate", "how", "do",
+         "i"]
 
 
 @pytest.fixture(scope="module")

@@ -65,8 +65,8 @@ def test_default_hybrid_is_weighted_zscore_fusion(index: Index):
     query = "zebra on the savanna"
     dense = index.search(query, k=100, mode="dense")
     lexical = index.search(query, k=100, mode="lexical")
-    zd = dict(zip((h.chunk.id for h in dense), normalise([h.score for h in dense], "zscore")))
-    zl = dict(zip((h.chunk.id for h in lexical), normalise([h.score for h in lexical], "zscore")))
+    zd = dict(zip((h.chunk.id for h in dense), normalise([h.score for h in dense], "zscore"), strict=True))
+    zl = dict(zip((h.chunk.id for h in lexical), normalise([h.score for h in lexical], "zscore"), strict=True))
     top = index.search(query, k=3)
     for hit in top:
         expected = 0.5 * zd[hit.chunk.id] + 0.5 * zl.get(hit.chunk.id, min(zl.values()))

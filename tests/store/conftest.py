@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -61,10 +62,8 @@ def make_store(tmp_path: Path, counting: CountingEmbedder):
 
     yield make
     for store in opened:
-        try:
+        with contextlib.suppress(Exception):  # already closed
             store.close()
-        except Exception:  # noqa: BLE001 - already closed
-            pass
 
 
 @pytest.fixture()

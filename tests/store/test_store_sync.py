@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -167,4 +168,4 @@ def test_progress_reaches_the_total(make_store, folder) -> None:
     seen: list[tuple[int, int]] = []
     sync_folder(store, folder, progress=lambda done, total, source: seen.append((done, total)))
     assert seen[-1] == (3, 3)
-    assert all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
+    assert all(a <= b for (a, _), (b, _) in pairwise(seen))

@@ -57,7 +57,7 @@ class RetrievalEvalResult(BaseModel):
             cells += [f"{r.latency_ms.get('p50', 0.0):.1f}", f"{r.latency_ms.get('p95', 0.0):.1f}"]
             rows.append(cells)
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines += [c.verdict + f"  [{c.metric} diff {c.difference:+.3f}, 95% CI "
                   f"{c.ci_low:+.3f}..{c.ci_high:+.3f}]" for c in self.comparisons]
