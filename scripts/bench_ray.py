@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ragforge.eval.loaders import iter_beir_corpus
 
 from ragforge.config import DEFAULT_MODEL, IndexConfig
+from ragforge.eval.retrieval_loaders import iter_beir_corpus
 from ragforge.retrieval.index import Index
 
 

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ragforge.eval.loaders import iter_beir_corpus, load_beir
 
 from ragforge.config import DEFAULT_MODEL, IndexConfig, VectorConfig
+from ragforge.eval.retrieval_loaders import iter_beir_corpus, load_beir
 from ragforge.retrieval.index import Index
 from ragforge.store import Store, ann, db, load
 from ragforge.types import Chunk, content_hash
