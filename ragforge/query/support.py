@@ -17,7 +17,9 @@ answer is matched against every passage of the prompt:
   block, and the repair is recorded.
 
 Yes/no answers and answers made only of question words have no words of their own to look for; they are
-attributed by the question's words instead.
+attributed by the question's words instead. A claim of two or more words written with other spacing or
+punctuation than the passage's (``CBS Sports.com`` for ``CBSSports.com``) is found by its letters and digits
+alone, when those are long enough (eight or more) not to turn up inside unrelated words.
 """
 
 from __future__ import annotations
@@ -120,8 +122,18 @@ def _share(part: set[str], whole: set[str]) -> float:
     return sum(_weight(w) for w in part & whole) / total if total else 0.0
 
 
-def best_window(claim_words: set[str], question_words: set[str], text: str, passage: int) -> Window | None:
-    """The window of one or two sentences of ``text`` that holds most of ``claim_words``."""
+_COMPACT_MIN = 8  # letters and digits a claim needs before it is matched without its spacing
+
+
+def compact(text: str) -> str:
+    """Only the letters and digits of ``text``, lower case: ``CBS Sports.com`` -> ``cbssportscom``."""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def best_window(claim_words: set[str], question_words: set[str], text: str, passage: int,
+                claim_letters: str = "") -> Window | None:
+    """The window of one or two sentences of ``text`` that holds most of ``claim_words`` (a window that holds
+    ``claim_letters``, the claim's letters and digits without spacing, holds all of it)."""
     spans = sentence_spans(text)
     sentence_words = [words(text[a:b]) for a, b in spans]
     best: Window | None = None
@@ -131,8 +143,10 @@ def best_window(claim_words: set[str], question_words: set[str], text: str, pass
                 continue
             inside = set().union(*sentence_words[i:j + 1])
             around = inside.union(*sentence_words[max(0, i - 1):j + 2])
-            window = Window(passage, spans[i][0], spans[j][1], _share(claim_words, inside),
-                            _share(question_words, around))
+            coverage = _share(claim_words, inside)
+            if claim_letters and coverage < 1.0 and claim_letters in compact(text[spans[i][0]:spans[j][1]]):
+                coverage = 1.0
+            window = Window(passage, spans[i][0], spans[j][1], coverage, _share(question_words, around))
             if j > i:  # a second sentence must add coverage to be worth quoting
                 window.coverage -= 1e-6
             if best is None or window.score > best.score + 1e-9:
@@ -147,9 +161,12 @@ def claim_support(claim: str, cited: list[int], question: str, hits: Sequence[Hi
     own = bool(claim_words)
     if not own:  # "Yes." / "No.": nothing of its own to look for; attributed by the question
         claim_words = question_words
+    plain = MARKER.sub(" ", claim).strip().rstrip(".!?")
+    letters = compact(plain) if own and len(_WORD.findall(plain)) >= 2 else ""
+    letters = letters if len(letters) >= _COMPACT_MIN else ""
     result = ClaimSupport(claim=claim, cited=cited, best=None, own_words=own)
     for number, hit in enumerate(hits, start=1):
-        window = best_window(claim_words, question_words, hit.chunk.text, number)
+        window = best_window(claim_words, question_words, hit.chunk.text, number, letters)
         if window is None:
             continue
         if hit.chunk.file_type == "tool":  # a tool the router chose for this question: aligned by choice
