@@ -125,7 +125,8 @@ def compare_results(a: AnswerEvalResult, b: AnswerEvalResult, *, names: tuple[st
     for metric in metrics:
         pa, pb = a.per_query(metric), b.per_query(metric)
         if set(pa) & set(pb):
-            out.append(compare(pa, pb, metric=metric, names=names, resamples=resamples))
+            out.append(compare(pa, pb, metric=metric, names=names, resamples=resamples,
+                               higher_is_better=METRICS.get(metric, ('', True))[1]))
     return out
 
 

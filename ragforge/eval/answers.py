@@ -267,7 +267,8 @@ def run_answer_eval(
     elif baseline is not None:
         base = baseline if isinstance(baseline, AnswerEvalResult) else load_result(baseline)
     if base is not None:
-        result.comparisons = compare_results(base, result, names=(_label(base), _label(result)),
+        same_model = base.llm == result.llm
+        result.comparisons = compare_results(base, result, names=(_label(base, same_model), _label(result, same_model)),
                                              metrics=COMPARED, resamples=resamples)
     if out_dir is not None:
         result.write(out_dir)
@@ -283,8 +284,10 @@ def plain_settings(config: QueryConfig) -> dict[str, Any]:
                                       "max_answer_tokens", "logprobs"})
 
 
-def _label(result: AnswerEvalResult) -> str:
-    return f"{result.settings.get('system', 'engine')} {result.llm}"
+def _label(result: AnswerEvalResult, short: bool = False) -> str:
+    """``plain`` / ``engine``, with the model unless both runs used the same one (the report names it)."""
+    system = str(result.settings.get("system", "engine"))
+    return system if short else f"{system} {result.llm}"
 
 
 def _check_server(*models: ChatModel | None) -> None:

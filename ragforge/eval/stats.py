@@ -98,12 +98,13 @@ class Comparison(BaseModel):
     p_value: float
     significant: bool
     queries: int
+    higher_is_better: bool = True  # False for costs and error rates (seconds, false refusals)
 
     @property
     def verdict(self) -> str:
         if not self.significant:
             return f"{self.b} vs {self.a}: no significant difference (p={self.p_value:.3f})"
-        better = self.b if self.difference > 0 else self.a
+        better = self.b if (self.difference > 0) == self.higher_is_better else self.a
         return f"{better} is better (p={self.p_value:.3f})"
 
 
@@ -116,8 +117,10 @@ def compare(
     alpha: float = 0.05,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    higher_is_better: bool = True,
 ) -> Comparison:
-    """Paired comparison on the queries both runs scored (missing queries are not invented)."""
+    """Paired comparison on the queries both runs scored (missing queries are not invented);
+    ``higher_is_better=False`` for a cost or an error rate (it decides which run the verdict names)."""
     qids = sorted(set(per_query_a) & set(per_query_b))
     a = [per_query_a[q] for q in qids]
     b = [per_query_b[q] for q in qids]
@@ -128,7 +131,7 @@ def compare(
     return Comparison(
         metric=metric, a=names[0], b=names[1], mean_a=float(np.mean(a)) if qids else 0.0,
         mean_b=float(np.mean(b)) if qids else 0.0, difference=diff, ci_low=low, ci_high=high,
-        p_value=p_value, significant=significant, queries=len(qids),
+        p_value=p_value, significant=significant, queries=len(qids), higher_is_better=higher_is_better,
     )
 
 

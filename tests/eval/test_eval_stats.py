@@ -52,3 +52,13 @@ def test_paired_lengths_must_match():
 def test_percentile():
     assert stats.percentile([1, 2, 3, 4, 5], 50) == 3.0
     assert stats.percentile([], 95) == 0.0
+
+
+def test_for_a_cost_the_lower_run_is_the_better_one():
+    slow = {f"q{i}": 30.0 + i % 3 for i in range(50)}
+    fast = {q: v - 10.0 for q, v in slow.items()}
+    c = stats.compare(slow, fast, metric="seconds", names=("plain", "engine"), higher_is_better=False)
+    assert c.significant and c.difference == pytest.approx(-10.0)
+    assert c.verdict.startswith("engine is better")
+    assert stats.compare(fast, slow, names=("engine", "plain"), higher_is_better=False).verdict.startswith(
+        "engine is better")
