@@ -198,7 +198,8 @@ def test_eval_answers_through_the_stub(tmp_path: Path) -> None:
     assert data["metrics"]["hit@1"] == 1.0 and data["llm"] == "llama3.2" and data["settings"]["timeout"] == 30
     plain = json.loads((tmp_path / "out" / "baseline-plain" / "results.json").read_text())
     assert plain["settings"]["system"] == "plain" and plain["metrics"]["EM"] == 1.0
-    assert "plain llama3.2" in result.output  # the paired comparison is printed
+    printed = ("engine vs plain", "plain is better", "engine is better")
+    assert any(text in result.output for text in printed)  # the paired comparison is printed
 
 
 def test_bad_files_are_skipped_with_their_reason_and_indexing_goes_on(folder: Path, tmp_path: Path) -> None:

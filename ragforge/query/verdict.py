@@ -8,9 +8,12 @@ the quote. The direct answer (the first claim) decides the verdict:
 * ``unsupported``: support < ``reject_support``;
 * ``unsure``: anything in between, or supported words in a passage about something else.
 
-``grade`` runs only for ``unsure`` (``grade="auto"``; ``"always"`` grades every answer, ``"never"`` none and
-accepts unsure answers): the small model is asked once, with the answer prompt it has just read (so a
-server's prompt cache makes it cheap), whether the passages state the answer.
+``grade`` runs only for ``unsure`` answers, and by default (``grade="auto"``) only when the embedder has no
+calibrated relevance bounds: with them, an unsure answer (part of its words in a passage about the
+question) is returned ungraded. Measured with Qwen2.5-Coder-1.5B (``eval/results/answers.md``), grading
+those refused mostly partly right answers (ClapNQ: 7 of the 8 unsure answers to answerable questions).
+``"unsure"`` grades every unsure answer, ``"always"`` every answer, ``"never"`` none (unsure is accepted).
+The grader sees the passage window that holds the answer and the question, not the answer the model wrote.
 
 ``finish`` applies the one refusal policy: the answer of the last supported attempt, its citations
 repaired and quoted, else "The documents do not say.".
@@ -122,9 +125,10 @@ def check(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
         for claim in claims:
             if claim.passage is not None:
                 claim.relevance = relevance(state.context[claim.passage - 1])
-        verdict = verdict_of(claims, deps.config, _bounds(deps))
-        if deps.config.grade == "never" and verdict == "unsure":
-            verdict = "supported"
+        bounds = _bounds(deps)
+        verdict = verdict_of(claims, deps.config, bounds)
+        if verdict == "unsure" and (deps.config.grade == "never" or (deps.config.grade == "auto" and bounds)):
+            verdict = "supported"  # partly supported, on a passage about the question: returned, not graded
     ctx.emit({"type": "check", "verdict": verdict, "confidence": state.confidence,
               "claims": [{"text": c.text[:120], "cited": c.cited, "passage": c.passage,
                           "support": round(c.support, 3), "alignment": round(c.alignment, 3),

@@ -163,6 +163,19 @@ def test_an_unsure_answer_the_grader_confirms_is_returned(index) -> None:
     assert [e["verdict"] for e in events(answer, "grade")] == ["supported"]
 
 
+@pytest.mark.parametrize(("grade", "calls", "refused"), [("auto", 1, False), ("unsure", 2, True)])
+def test_with_calibrated_relevance_an_unsure_answer_is_returned_ungraded(index, grade: str, calls: int,
+                                                                          refused: bool) -> None:
+    """Partly supported, on a passage about the question (relevance above the calibrated bound, below the
+    sure one): returned without a grading call by default; graded (here: refused) with grade="unsure"."""
+    question = "Which country is the third largest producer of rubber, and which Games?"
+    llm = ScriptedChatModel([reply("Malaysia [{rubber.txt}]"), NO])
+    config = QueryConfig(grade=grade, min_relevance=-1.0, sure_relevance=1.0, max_rewrites=0)
+    answer = QueryEngine(index, llm=llm, config=config).query(question)
+    assert answer.refused is refused and len(llm.calls) == calls
+    assert events(answer, "check")[0]["verdict"] == ("supported" if grade == "auto" else "unsure")
+
+
 @pytest.mark.parametrize(("grade", "calls"), [("never", 1), ("always", 2)])
 def test_grading_can_be_turned_off_or_forced(index, grade: str, calls: int) -> None:
     llm = ScriptedChatModel([reply("In committee [{parliament.txt}]."), YES])
