@@ -6,7 +6,7 @@ For each corpus and form, in one process:
   - build time: ``ragforge.store.ann.build`` over every vector (ivf-pq: sampling, training and adding);
   - memory per vector: the FAISS index's serialized bytes / vectors (what it takes in RAM, near enough);
   - query p50 / p95 of ``Store.dense_search(vector, k=10)`` (the query vector given: no model in the timing;
-    ivf-pq includes re-scoring its 10 x k candidates with exact vectors read from SQLite);
+    ivf-pq includes re-scoring its rerank x k candidates with exact vectors read from SQLite);
   - Recall@10 against exact search (brute force over the same vectors); for ivf-pq also at nprobe / 2 and x 2.
 Each form is installed into one real index (the store's own commit names the new vector file) so the timings go
 through the same code as ``ragforge query``.
