@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DEFAULT_MODEL", "ChunkingConfig", "IndexConfig", "WalkConfig", "data_dir", "default_index_path"]
+__all__ = ["DEFAULT_MODEL", "ChunkingConfig", "IndexConfig", "VectorConfig", "WalkConfig", "data_dir",
+           "default_index_path"]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -147,7 +147,7 @@ def _ray_executor(address: str | None, actors: int | None, cpus_per_actor: float
             raise click.UsageError("--actors and --cpus-per-actor go with --ray")
         return None
     try:
-        from ragforge.ingest.ray_executor import RayExecutor, check_reachable
+        from ragforge.ingest import RayExecutor, check_reachable
     except ImportError as exc:
         raise click.ClickException(f"--ray needs Ray: pip install 'ragforge[ray]' ({exc})") from exc
     if address not in ("", "auto"):

@@ -10,10 +10,20 @@ cache has been asked; each commit is one :class:`ragforge.store.ChangeSet` given
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ragforge._lazy import lazy_exports
 from ragforge.ingest.executor import ChunkSpec, Executor, Failed, LocalExecutor, Prepared, Window
 from ragforge.ingest.report import SyncReport
 from ragforge.ingest.run import Progress
 from ragforge.ingest.sync import sync_documents, sync_folder
 
-__all__ = ["ChunkSpec", "Executor", "Failed", "LocalExecutor", "Prepared", "Progress", "SyncReport", "Window",
-           "sync_documents", "sync_folder"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ragforge.ingest.ray_executor import RayExecutor, check_reachable
+
+__all__ = ["ChunkSpec", "Executor", "Failed", "LocalExecutor", "Prepared", "Progress", "RayExecutor", "SyncReport",
+           "Window", "check_reachable", "sync_documents", "sync_folder"]
+
+# imported on demand (Ray itself loads only when a RayExecutor runs): the `ray` extra
+__getattr__ = lazy_exports(__name__, {"RayExecutor": "ragforge.ingest.ray_executor",
+                                      "check_reachable": "ragforge.ingest.ray_executor"})[0]
