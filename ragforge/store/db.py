@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -194,15 +195,20 @@ def insert_chunks(conn: sqlite3.Connection, rows: list[tuple[int, Chunk, str]]) 
 
 def cached_vectors(conn: sqlite3.Connection, model_id: str, hashes: Sequence[str],
                    dimension: int) -> dict[str, np.ndarray]:
-    found: dict[str, np.ndarray] = {}
-    for part in _batches(list(hashes)):
-        marks = ",".join("?" * len(part))
-        rows = conn.execute(f"SELECT text_hash, vector FROM embeddings WHERE model_id = ? AND text_hash IN "
-                            f"({marks})", (model_id, *part))
-        for text_hash, blob in rows:
+    return _vectors_where(conn, "SELECT text_hash, vector FROM embeddings WHERE model_id = ? AND text_hash IN "
+                          "({marks})", model_id, list(hashes), dimension)
+
+
+def _vectors_where(conn: sqlite3.Connection, query: str, model_id: str, keys: list[Any],
+                   dimension: int) -> dict[Any, np.ndarray]:
+    """``{key: vector}`` from ``query`` (its ``{marks}`` filled with one ``?`` per key, in batches) for the
+    stored vectors of ``dimension`` (a vector of another size is left out)."""
+    found: dict[Any, np.ndarray] = {}
+    for part in _batches(keys):
+        for key, blob in conn.execute(query.format(marks=",".join("?" * len(part))), (model_id, *part)):
             vector = np.frombuffer(blob, dtype=np.float32)
-            if vector.shape[0] == dimension:
-                found[text_hash] = vector
+            if vector.shape == (dimension,):
+                found[key] = vector
     return found
 
 
@@ -224,16 +230,8 @@ def cache_vectors(conn: sqlite3.Connection, model_id: str, items: Iterable[tuple
 def vectors_by_rowid(conn: sqlite3.Connection, model_id: str, rowids: Sequence[int],
                      dimension: int) -> dict[int, np.ndarray]:
     """The cached (exact) vectors of these chunk rows."""
-    found: dict[int, np.ndarray] = {}
-    for part in _batches(list(rowids)):
-        marks = ",".join("?" * len(part))
-        rows = conn.execute(f"SELECT c.rowid, e.vector FROM chunks c JOIN embeddings e ON e.model_id = ? AND "
-                            f"e.text_hash = c.text_hash WHERE c.rowid IN ({marks})", (model_id, *part))
-        for rowid, blob in rows:
-            vector = np.frombuffer(blob, dtype=np.float32)
-            if vector.shape == (dimension,):
-                found[rowid] = vector
-    return found
+    return _vectors_where(conn, "SELECT c.rowid, e.vector FROM chunks c JOIN embeddings e ON e.model_id = ? AND "
+                          "e.text_hash = c.text_hash WHERE c.rowid IN ({marks})", model_id, list(rowids), dimension)
 
 
 def chunk_hashes(conn: sqlite3.Connection) -> list[tuple[int, str]]:
