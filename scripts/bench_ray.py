@@ -4,7 +4,7 @@
 
 Writes the first ``--files`` documents of a BEIR corpus as small text files, then indexes them three times into
 fresh indexes with the same model: (a) the local path (``index.sync(folder)``), (b) ``RayExecutor`` with one
-actor of 1.5 CPUs (2 torch threads: the default on a 2-CPU node), (c) two actors of 0.75 CPUs (1 thread each;
+actor of 1.5 CPUs (2 torch threads), (c) two actors of 0.75 CPUs (1 thread each: the default on a 2-CPU node;
 actors x CPUs leave 0.5 CPU to the read tasks, see ray-project/ray#44687). The Ray cluster is started once
 before the timings (``ray.init(num_cpus=2)``; its start is reported apart), as a user's running cluster would be.
 Each Ray index is compared with the local one: same chunk ids, vectors within float rounding.

@@ -43,10 +43,10 @@ from ragforge.cli._common import Progress, friendly_errors, index_option, lock_t
               "ray://HOST:PORT or auto (the cluster `ray start` runs here); alone, a local cluster for this run. "
               "Put it after FOLDER.")
 @click.option("--actors", type=click.IntRange(min=1), default=None,
-              help="With --ray: embedding actors (default: one per node).")
+              help="With --ray: embedding actors (default: one per whole CPU).")
 @click.option("--cpus-per-actor", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="With --ray: CPUs each actor reserves, fractions allowed (default: its node's CPUs less 0.5, "
-              "at most 8).")
+              help="With --ray: CPUs each actor reserves, fractions allowed (default: the largest node's CPUs "
+              "less 0.5, shared by one actor per whole CPU).")
 @click.option("--ray-batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="With --ray: files per embedding call of an actor.")
 @click.option("--show-skipped", is_flag=True, help="List every skipped file (the summary lists the first 20).")

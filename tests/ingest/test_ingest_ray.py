@@ -90,7 +90,7 @@ def test_the_sample_corpus_gives_the_same_index_when_a_worker_is_killed_mid_run(
 def test_2000_files_with_the_default_resources_then_an_incremental_sync(cluster: Path, tmp_path: Path) -> None:
     folder = _folder(tmp_path / "docs", 2000)
     executor = RayExecutor()
-    assert executor.resources() == (1, 1.5)  # one actor, leaving half a CPU to the read tasks
+    assert executor.resources() == (2, 0.75)  # one single-threaded actor per CPU, half a CPU left to the reads
     local = Store.create(tmp_path / "local", HASHING)
     expected = sync_folder(local, folder)
     remote = Store.create(tmp_path / "ray", HASHING)
