@@ -168,6 +168,7 @@ class Store:
             logger.warning("%s: %s; searching vectors rebuilt in memory from the embedding cache (the next "
                            "`ragforge index` writes them to disk)", self.path, got.text)
             got = load.Loaded(index, got.name)
+        ann.tune(got.index, self.vector_config)
         with self._mutex:
             self._index, self._vectors_file = got.index, got.name
 

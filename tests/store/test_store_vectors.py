@@ -102,6 +102,25 @@ def test_a_damaged_ivf_pq_file_is_rebuilt_from_the_cache_in_its_form(tmp_path: P
         assert db.get_meta(store._conn, "vectors_file") != name and store._index.ntotal == 500
 
 
+def test_the_default_nprobe_and_a_file_written_with_an_older_one(tmp_path: Path) -> None:
+    # SciFact's real vectors (nlist 100) need 25-32 cells for Recall@10 >= 0.95: scripts/probe_ivfpq_rerank.py
+    assert [ann.default_nprobe(n) for n in (20, 100, 1000, 2000)] == [20, 32, 125, 250]
+    with _store(tmp_path / "idx", IVF) as store:
+        sync_documents(store, _docs(1000))
+        nlist = store._index.nlist
+        assert nlist == 1000 // 39 and store._index.nprobe == ann.default_nprobe(nlist) == nlist
+        old = store._index
+        old.nprobe = 8  # what the default gave before: the file keeps it
+        with store.writing():
+            store._commit(old, lambda conn: None)
+    with Store.open(tmp_path / "idx") as store:  # searched with today's default, not the file's
+        assert store._index.nprobe == nlist and store.info().vectors["nprobe"] == nlist
+    with _store(tmp_path / "five", IVF.model_copy(update={"nprobe": 5})) as store:
+        sync_documents(store, _docs(450))
+    with Store.open(tmp_path / "five") as store:  # a chosen nprobe is kept
+        assert ann.form(store._index) == "ivf-pq" and store._index.nprobe == 5
+
+
 def test_a_sync_killed_before_its_commit_leaves_the_trained_index(tmp_path: Path) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
