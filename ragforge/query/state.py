@@ -40,6 +40,7 @@ class Claim(BaseModel):
     support: float = 0.0  # share of the claim's words in that window
     alignment: float = 0.0  # share of the question's words around it
     relevance: float | None = None  # the passage's dense similarity to the question (None: not scored)
+    window_relevance: float | None = None  # the quoted window's similarity to the question (when needed)
     own_words: bool = True  # False for a bare yes/no, attributed by the question's words
 
 

@@ -5,7 +5,8 @@ window that holds its words (:mod:`~ragforge.query.support`), which repairs wron
 the quote. The direct answer (the first claim) decides the verdict:
 
 * ``supported``: support >= ``accept_support`` and alignment with the question >= ``min_alignment``;
-* ``unsupported``: support < ``reject_support``;
+* ``unsupported``: support < ``reject_support``, or off-topic: neither the passage nor the window that
+  holds it is about the question (dense similarity, with a calibrated embedder);
 * ``unsure``: anything in between, or supported words in a passage about something else.
 
 ``grade`` runs only for ``unsure`` answers, and by default (``grade="auto"``) only when the embedder has no
@@ -89,8 +90,32 @@ def relevance(hit: Hit) -> float | None:
     return hit.scores.get("dense")
 
 
-def verdict_of(claims: list[Claim], config: QueryConfig, bounds: tuple[float, float] | None) -> str:
-    """The verdict on the direct answer (see :class:`~ragforge.query.QueryConfig` for the policy)."""
+def window_relevance(question: str, claim: Claim, hits: list[Hit], embedder: Any) -> float | None:
+    """The cosine of the question with the window (one or two sentences) that holds ``claim``, by the
+    index's own embedder (its query path: no torch when the ONNX export serves queries); None without one."""
+    if embedder is None or claim.passage is None:
+        return None
+    window = " ".join(hits[claim.passage - 1].chunk.text[claim.start:claim.end].split())
+    if not window:
+        return None
+    return float(embedder.embed_query(question) @ embedder.embed_query(window))
+
+
+def off_topic(claim: Claim, low: float, bounds: tuple[float, float | None]) -> bool:
+    """Neither the passage nor the window that holds the claim is about the question (see QueryConfig)."""
+    assert claim.relevance is not None
+    passage, window = bounds
+    if window is None:
+        return claim.relevance < passage
+    if claim.window_relevance is None:  # the window could not be scored: the passage bound alone
+        return claim.relevance < low
+    return claim.relevance < passage and claim.window_relevance < window
+
+
+def verdict_of(claims: list[Claim], config: QueryConfig, bounds: tuple[float, float] | None,
+               topic: tuple[float, float | None] | None = None) -> str:
+    """The verdict on the direct answer (see :class:`~ragforge.query.QueryConfig` for the policy);
+    ``topic`` holds the off-topic bounds (default: the passage's lower relevance bound alone)."""
     if not claims:
         return "unsupported"
     direct = claims[0]
@@ -102,7 +127,7 @@ def verdict_of(claims: list[Claim], config: QueryConfig, bounds: tuple[float, fl
         return "unsupported"
     if bounds is not None and direct.relevance is not None:
         low, high = bounds
-        if direct.relevance < low:
+        if off_topic(direct, low, topic or (low, None)):
             return "unsupported"
         return "supported" if direct.support >= config.accept_support and direct.relevance >= high else "unsure"
     if direct.support >= config.accept_support and direct.alignment >= config.min_alignment:
@@ -110,9 +135,12 @@ def verdict_of(claims: list[Claim], config: QueryConfig, bounds: tuple[float, fl
     return "unsure"
 
 
+def _model_id(deps: QueryDeps) -> str | None:
+    return getattr(getattr(getattr(deps.index, "store", None), "manifest", None), "model_id", None)
+
+
 def _bounds(deps: QueryDeps) -> tuple[float, float] | None:
-    model_id = getattr(getattr(getattr(deps.index, "store", None), "manifest", None), "model_id", None)
-    return deps.config.relevance_bounds(model_id)
+    return deps.config.relevance_bounds(_model_id(deps))
 
 
 def check(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
@@ -126,13 +154,21 @@ def check(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
             if claim.passage is not None:
                 claim.relevance = relevance(state.context[claim.passage - 1])
         bounds = _bounds(deps)
-        verdict = verdict_of(claims, deps.config, bounds)
+        topic = deps.config.off_topic_bounds(_model_id(deps))
+        direct = claims[0] if claims else None
+        if (topic is not None and topic[1] is not None and direct is not None and direct.own_words
+                and direct.relevance is not None and direct.relevance < topic[0]):
+            direct.window_relevance = window_relevance(state.question, direct, state.context,
+                                                       getattr(deps.index, "embedder", None))
+        verdict = verdict_of(claims, deps.config, bounds, topic)
         if verdict == "unsure" and (deps.config.grade == "never" or (deps.config.grade == "auto" and bounds)):
             verdict = "supported"  # partly supported, on a passage about the question: returned, not graded
     ctx.emit({"type": "check", "verdict": verdict, "confidence": state.confidence,
               "claims": [{"text": c.text[:120], "cited": c.cited, "passage": c.passage,
                           "support": round(c.support, 3), "alignment": round(c.alignment, 3),
-                          "relevance": None if c.relevance is None else round(c.relevance, 3)} for c in claims]})
+                          "relevance": None if c.relevance is None else round(c.relevance, 3),
+                          **({} if c.window_relevance is None else {"window_relevance": round(c.window_relevance, 3)})}
+                         for c in claims]})
     return {"claims": claims, "verdict": verdict, "graded": None}
 
 

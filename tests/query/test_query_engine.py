@@ -155,6 +155,34 @@ def test_relevance_bounds_are_calibrated_per_embedding_model() -> None:
     assert QueryConfig(min_relevance=0.5).relevance_bounds("hashing:256") == (0.5, 0.5)
 
 
+def test_off_topic_bounds_are_calibrated_per_embedding_model() -> None:
+    config = QueryConfig()
+    assert config.off_topic_bounds("sentence-transformers/all-MiniLM-L6-v2") == (0.40, 0.20)
+    assert config.off_topic_bounds("hashing:256") is None
+    assert QueryConfig(min_relevance=0.3).off_topic_bounds("sentence-transformers/all-MiniLM-L6-v2") == (0.3, None)
+    assert QueryConfig(min_relevance=0.3, off_topic_window=0.1).off_topic_bounds("hashing:256") == (0.3, 0.1)
+
+
+def test_an_answer_is_off_topic_only_when_neither_its_passage_nor_its_window_is_about_the_question(index) -> None:
+    """ "UK" to "Where was the 2000 study conducted?" stood in a passage at 0.197 of cosine to the question
+    (below the passage bound) but in a sentence about the question: returned. Both low: refused."""
+    def ask(window_bound: float) -> Answer:
+        llm = ScriptedChatModel([reply("In committee [{parliament.txt}].")])
+        config = QueryConfig(min_relevance=-1.0, sure_relevance=-1.0, off_topic_passage=1.0,
+                             off_topic_window=window_bound, max_rewrites=0)
+        return QueryEngine(index, llm=llm, config=config).query(PARLIAMENT_Q)
+
+    claim = events(ask(-1.0), "check")[0]["claims"][0]
+    assert claim["relevance"] < 1.0  # below the passage bound: the window was scored
+    window = claim["window_relevance"]
+    emb = index.embedder
+    sentence = "Much of the work of the Scottish Parliament is done in committee."
+    assert window == pytest.approx(float(emb.embed_query(PARLIAMENT_Q) @ emb.embed_query(sentence)), abs=2e-3)
+    assert not ask(window - 0.01).refused
+    refused = ask(window + 0.01)
+    assert refused.refused and events(refused, "check")[0]["verdict"] == "unsupported"
+
+
 def test_an_unsure_answer_the_grader_confirms_is_returned(index) -> None:
     question = "Which country is the third largest producer of rubber, and which Games?"
     llm = ScriptedChatModel([reply("Malaysia [{rubber.txt}]"), YES])
