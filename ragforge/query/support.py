@@ -193,6 +193,9 @@ _BOUNDARY = re.compile(r"(?P<marks>(?:\s*" + MARKER.pattern + r")+[.!?;,:]?)|" +
                        r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|\n+")
 
 
+_YES_NO = re.compile(r"\s*(?:yes|no)[\s.!,;:]*", re.I)  # "No." is a claim, though "no" is a stop word
+
+
 def claim_spans(text: str) -> list[tuple[int, int, list[int]]]:
     """``(start, end, cited)`` of each claim of an answer: a clause that ends with citation markers, or a
     sentence. Markers standing alone after a sentence (``"It opened in 1889. [1]"``) belong to it."""
@@ -203,7 +206,7 @@ def claim_spans(text: str) -> list[tuple[int, int, list[int]]]:
         end = len(text) if match is None else match.end() if match.group("marks") else match.start()
         piece = text[pos:end]
         cited = [n for m in MARKER.finditer(piece) for n in marker_numbers(m.group(1))]
-        if words(MARKER.sub(" ", piece)):
+        if words(MARKER.sub(" ", piece)) or _YES_NO.fullmatch(MARKER.sub(" ", piece)):
             lead = len(piece) - len(piece.lstrip())
             spans.append([pos + lead, end, list(dict.fromkeys(cited))])
         elif cited and spans:

@@ -364,8 +364,11 @@ def test_search_options_reach_the_index(index) -> None:
     assert hits_with(QueryConfig(mode="lexical"))[0].scores.keys() == {"lexical"}
 
 
-def test_a_bare_yes_is_attributed_by_the_question_and_not_refused(index) -> None:
-    llm = ScriptedChatModel(["Yes."])
+@pytest.mark.parametrize("draft", ["Yes.", "No", "No. [2]"])
+def test_a_bare_yes_or_no_is_attributed_by_the_question_and_not_refused(index, draft: str) -> None:
+    """ "No" to "is call of duty and black ops the same thing" (ClapNQ, right) was refused: "no" is a stop
+    word, so the answer had no claim at all."""
+    llm = ScriptedChatModel([draft])
     answer = QueryEngine(index, llm=llm).query("Did the Eiffel Tower open for the World's Fair?")
-    assert not answer.refused and answer.text.startswith("Yes") and answer.citations[0].source == "tower.md"
+    assert not answer.refused and answer.text.startswith(draft[:2]) and answer.citations[0].source == "tower.md"
     assert len(llm.calls) == 1
