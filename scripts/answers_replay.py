@@ -28,19 +28,10 @@ import numpy as np
 
 from ragforge.eval.answer_loaders import load_answer_dataset
 from ragforge.eval.answers import score_answer
+from ragforge.eval.stats import paired_difference
 from ragforge.query import QueryConfig, QueryEngine
 from ragforge.retrieval.index import Index
 from ragforge.testing.chat import ScriptedChatModel
-
-
-def _paired(rng: np.random.Generator, name: str, a: list[float], b: list[float]) -> dict | None:
-    if not a:
-        return None
-    diff = np.asarray(b, float) - np.asarray(a, float)
-    boots = [diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(5000)]
-    low, high = np.percentile(boots, [2.5, 97.5])
-    return {"metric": name, "plain": float(np.mean(a)), "engine": float(np.mean(b)), "difference": float(diff.mean()),
-            "ci": [float(low), float(high)], "n": len(a)}
 
 
 def _plain_results(folder: Path) -> dict:
@@ -74,20 +65,19 @@ def main(argv: list[str] | None = None) -> dict:
                 agree.append(real[q["id"]]["refused"] == answer.refused)
     answerable = [(q, a, s) for q, a, s in rows if q["answerable"]]
     unanswerable = [(q, a, s) for q, a, s in rows if not q["answerable"]]
-    rng = np.random.default_rng(0)
-    table = [r for r in (
-        _paired(rng, "F1", [q["scores"]["F1"] or 0.0 for q, _, _ in answerable],
-                [s["F1"] or 0.0 for _, _, s in answerable]),
-        _paired(rng, "false refusals", [float(q["refused"]) for q, _, _ in answerable],
-                [float(a.refused) for _, a, _ in answerable]),
-        _paired(rng, "refusal on unanswerable", [float(q["refused"]) for q, _, _ in unanswerable],
-                [float(a.refused) for _, a, _ in unanswerable])) if r]
+    pairs = (("F1", [q["scores"]["F1"] or 0.0 for q, _, _ in answerable], [s["F1"] or 0.0 for _, _, s in answerable]),
+             ("false refusals", [float(q["refused"]) for q, _, _ in answerable],
+              [float(a.refused) for _, a, _ in answerable]),
+             ("refusal on unanswerable", [float(q["refused"]) for q, _, _ in unanswerable],
+              [float(a.refused) for _, a, _ in unanswerable]))
+    # plain is a, the replayed engine b; paired bootstrap 95% interval of the difference (5,000 resamples, seed 0)
+    table = [{"metric": name, **paired_difference(a, b, resamples=5000, seed=0)} for name, a, b in pairs if a]
     cited = [float(s["citation_precision"] or 0.0) for _, _, s in rows if s.get("citation_precision") is not None]
     print(f"{plain['name']}: {len(rows)} plain answers replayed through the engine "
           f"({len(answerable)} answerable, {len(unanswerable)} unanswerable)")
     print("| metric | plain | engine (replay) | engine - plain [95% CI] | n |\n|---|---|---|---|---|")
     for r in table:
-        print(f"| {r['metric']} | {r['plain']:.3f} | {r['engine']:.3f} | {r['difference']:+.3f} "
+        print(f"| {r['metric']} | {r['mean_a']:.3f} | {r['mean_b']:.3f} | {r['difference']:+.3f} "
               f"[{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}] | {r['n']} |")
     precision = float(np.mean(cited)) if cited else None
     print(f"citation precision (engine): {'-' if precision is None else f'{precision:.3f}'} over {len(cited)}")

@@ -18,15 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _paired(rng: np.random.Generator, name: str, a: list[float], b: list[float]) -> dict | None:
-    if not a:
-        return None
-    diff = np.asarray(b, float) - np.asarray(a, float)
-    boots = [diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(5000)]
-    low, high = np.percentile(boots, [2.5, 97.5])
-    return {"metric": name, "plain": float(np.mean(a)), "engine": float(np.mean(b)), "difference": float(diff.mean()),
-            "ci": [float(low), float(high)], "n": len(a)}
+from ragforge.eval.stats import paired_difference
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -41,20 +33,18 @@ def main(argv: list[str] | None = None) -> dict:
              ["per_question"]}
     answerable = [i for i in ids if engine[i]["answerable"]]
     unanswerable = [i for i in ids if not engine[i]["answerable"]]
-    rng = np.random.default_rng(0)
-    rows = [r for r in (
-        _paired(rng, "F1", [plain[i]["scores"]["F1"] for i in answerable],
-                [engine[i]["scores"]["F1"] for i in answerable]),
-        _paired(rng, "false refusals", [plain[i]["refused"] for i in answerable],
-                [engine[i]["refused"] for i in answerable]),
-        _paired(rng, "refusal on unanswerable", [plain[i]["refused"] for i in unanswerable],
-                [engine[i]["refused"] for i in unanswerable])) if r]
+    pairs = (("F1", [plain[i]["scores"]["F1"] for i in answerable], [engine[i]["scores"]["F1"] for i in answerable]),
+             ("false refusals", [plain[i]["refused"] for i in answerable], [engine[i]["refused"] for i in answerable]),
+             ("refusal on unanswerable", [plain[i]["refused"] for i in unanswerable],
+              [engine[i]["refused"] for i in unanswerable]))
+    # plain is a, engine is b; paired bootstrap 95% interval of the difference (5,000 resamples, seed 0)
+    rows = [{"metric": name, **paired_difference(a, b, resamples=5000, seed=0)} for name, a, b in pairs if a]
     cited = [engine[i]["scores"]["citation_precision"] for i in ids
              if engine[i]["scores"].get("citation_precision") is not None]
     print(f"{len(ids)} questions ({len(answerable)} answerable, {len(unanswerable)} unanswerable)")
     print("| metric | plain | engine | engine - plain [95% CI] | n |\n|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['metric']} | {r['plain']:.3f} | {r['engine']:.3f} | {r['difference']:+.3f} "
+        print(f"| {r['metric']} | {r['mean_a']:.3f} | {r['mean_b']:.3f} | {r['difference']:+.3f} "
               f"[{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}] | {r['n']} |")
     figures = {"questions": len(ids), "rows": rows, "citation_precision": float(np.mean(cited)) if cited else None,
                "citations": len(cited)}

@@ -1,7 +1,8 @@
 """Confidence intervals and significance over queries: numpy only, seeded, reproducible.
 
 * ``bootstrap_ci``: percentile bootstrap interval of a mean (queries resampled with replacement).
-* ``paired_bootstrap_ci``: the same for the mean of per-query differences ``b - a``.
+* ``paired_bootstrap_ci``: the same for the mean of per-query differences ``b - a``; ``paired_difference``
+  gives both means, the difference and that interval in one dict.
 * ``randomization_test``: two-sided paired randomisation (sign-flip) test of the mean difference; the
   p-value counts the observed assignment, so it is never 0 (``(hits + 1) / (resamples + 1)``).
 * ``compare``: both of the above on two runs' per-query values; a run is only called better when
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -56,6 +58,15 @@ def paired_bootstrap_ci(
     """Bootstrap interval of ``mean(b - a)`` resampling queries (pairs stay together)."""
     diff = _paired(a, b)
     return bootstrap_ci(diff, **kwargs)  # type: ignore[arg-type]
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], *, resamples: int = DEFAULT_RESAMPLES,
+                      seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """``mean(a)`` (``mean_a``), ``mean(b)``, ``mean(b - a)`` with its paired bootstrap 95% interval, and ``n``."""
+    diff = _paired(a, b)
+    low, high = paired_bootstrap_ci(a, b, resamples=resamples, seed=seed)
+    return {"mean_a": float(np.mean(_array(a))), "mean_b": float(np.mean(_array(b))), "difference": float(diff.mean()),
+            "ci": [low, high], "n": int(diff.size)}
 
 
 def randomization_test(

@@ -44,6 +44,15 @@ def test_compare_calls_better_only_when_significant():
     assert c2.queries == 100
 
 
+def test_paired_difference_holds_both_means_and_the_interval_of_the_difference():
+    a, b = [0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0]
+    row = stats.paired_difference(a, b, resamples=500, seed=0)
+    assert (row["mean_a"], row["mean_b"], row["difference"], row["n"]) == (0.5, 0.25, -0.25, 4)
+    low, high = row["ci"]
+    assert -1.0 <= low <= -0.25 <= high <= 0.0
+    assert stats.paired_difference([1.0, 1.0], [1.0, 1.0])["ci"] == [0.0, 0.0]
+
+
 def test_paired_lengths_must_match():
     with pytest.raises(ValueError):
         stats.randomization_test([1.0], [1.0, 2.0])
