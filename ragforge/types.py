@@ -130,4 +130,5 @@ class Answer(BaseModel):
     dropped_citations: list[int] = Field(default_factory=list)  # [n] that named no chunk in the prompt
     repairs: list[dict[str, Any]] = Field(default_factory=list)  # [n] moved to the passage that holds the words
     confidence: float | None = None  # the answer's mean token probability, when the model reported log-probs
+    refusal_odds: float | None = None  # the probability the model gave the refusal instead, when measured
     trace: list[dict[str, Any]] = Field(default_factory=list)

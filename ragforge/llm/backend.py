@@ -94,8 +94,11 @@ class OllamaBackend:
         if format is not None:
             body["format"] = format
         merged = {**self.options, **dict(options or {})}
-        if merged.pop("logprobs", None):
+        top = merged.pop("top_logprobs", None)
+        if merged.pop("logprobs", None) or top:
             body["logprobs"] = True
+        if top:
+            body["top_logprobs"] = int(top)
         body["options"] = self.sized(merged, body["messages"], schemas, format)
         if self.keep_alive is not None:
             body["keep_alive"] = self.keep_alive
@@ -144,7 +147,7 @@ class OllamaBackend:
             usage=_usage(reply),
             latency_s=time.perf_counter() - started,
             done_reason=reply.done_reason,
-            logprobs=[lp.logprob for lp in reply.logprobs] if getattr(reply, "logprobs", None) else None,
+            **_token_logprobs(getattr(reply, "logprobs", None) or ()),
         )
 
     def stream(
@@ -163,14 +166,14 @@ class OllamaBackend:
         started = time.perf_counter()
         parts: list[str] = []
         calls: list[ToolCall] = []
-        logprobs: list[float] = []
+        logprobs: list[Any] = []
         last = None
         with ollama_errors(model=self.model, host=self.host, timeout=self.timeout):
             chunks = self.client._request(ChatResponse, "POST", "/api/chat", json=body, stream=True)
             for chunk in chunks:
                 last = chunk
                 calls.extend(_calls(chunk.message.tool_calls))
-                logprobs.extend(lp.logprob for lp in getattr(chunk, "logprobs", None) or ())
+                logprobs.extend(getattr(chunk, "logprobs", None) or ())
                 if chunk.message.content:
                     parts.append(chunk.message.content)
                     yield chunk.message.content
@@ -181,8 +184,17 @@ class OllamaBackend:
             usage=_usage(last) if last is not None else Usage(),
             latency_s=time.perf_counter() - started,
             done_reason=last.done_reason if last is not None else None,
-            logprobs=logprobs or None,
+            **_token_logprobs(logprobs),
         )
+
+
+def _token_logprobs(items: Sequence[Any]) -> dict[str, Any]:
+    """ChatResult's ``logprobs``, ``tokens`` and ``top_logprobs`` from Ollama's per-token logprobs."""
+    if not items:
+        return {"logprobs": None, "tokens": None, "top_logprobs": None}
+    top = [[(alt.token, alt.logprob) for alt in getattr(lp, "top_logprobs", None) or ()] for lp in items]
+    return {"logprobs": [lp.logprob for lp in items], "tokens": [lp.token for lp in items],
+            "top_logprobs": top if any(top) else None}
 
 
 def _calls(raw) -> list[ToolCall]:

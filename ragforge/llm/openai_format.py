@@ -42,6 +42,7 @@ _OPTION_FIELDS = {
     "repeat_penalty": "repeat_penalty",
     "presence_penalty": "presence_penalty",
     "frequency_penalty": "frequency_penalty",
+    "top_logprobs": "top_logprobs",
 }
 
 
@@ -90,7 +91,7 @@ def request_body(model: str, messages: Sequence[MessageLike], *, tools: Sequence
         field = _OPTION_FIELDS.get(name)
         if field is not None and value is not None:
             body[field] = value
-    if (options or {}).get("logprobs"):
+    if (options or {}).get("logprobs") or (options or {}).get("top_logprobs"):
         body["logprobs"] = True
     if stream:
         body["stream_options"] = {"include_usage": True}
@@ -136,13 +137,34 @@ def parse_reply(data: Any, *, model: str, latency_s: float = 0.0, where: str = "
             from exc
     return ChatResult(text=message.get("content") or "", tool_calls=_tool_calls(message.get("tool_calls")),
                       model=str(data.get("model") or model), usage=_usage(data), latency_s=latency_s,
-                      done_reason=choice.get("finish_reason"), logprobs=_logprobs(choice) or None)
+                      done_reason=choice.get("finish_reason"), **TokenLogprobs().add(choice).fields())
 
 
-def _logprobs(choice: Mapping[str, Any]) -> list[float]:
-    """The chosen tokens' log-probabilities of a choice (or of a stream chunk's choice)."""
-    content = (choice.get("logprobs") or {}).get("content") or ()
-    return [float(item["logprob"]) for item in content if isinstance(item, Mapping) and "logprob" in item]
+class TokenLogprobs:
+    """The generated tokens' log-probabilities of a reply's choice (or of a stream's chunks), with the
+    tokens and their likeliest alternatives when the server sent them."""
+
+    def __init__(self) -> None:
+        self.logprobs: list[float] = []
+        self.tokens: list[str] = []
+        self.top: list[list[tuple[str, float]]] = []
+
+    def add(self, choice: Mapping[str, Any]) -> TokenLogprobs:
+        content = (choice.get("logprobs") or {}).get("content") or ()
+        for item in content:
+            if not isinstance(item, Mapping) or "logprob" not in item:
+                continue
+            self.logprobs.append(float(item["logprob"]))
+            self.tokens.append(str(item.get("token") or ""))
+            alternatives = item.get("top_logprobs") or ()
+            self.top.append([(str(alt.get("token") or ""), float(alt["logprob"]))
+                             for alt in alternatives if isinstance(alt, Mapping) and "logprob" in alt])
+        return self
+
+    def fields(self) -> dict[str, Any]:
+        """``logprobs``, ``tokens`` and ``top_logprobs`` for :class:`ChatResult` (None when absent)."""
+        return {"logprobs": self.logprobs or None, "tokens": self.tokens if self.logprobs else None,
+                "top_logprobs": self.top if any(self.top) else None}
 
 
 class StreamAssembler:
@@ -156,7 +178,7 @@ class StreamAssembler:
         self.finish: str | None = None
         self.usage = Usage()
         self.server_model = ""
-        self.logprobs: list[float] = []
+        self.logprobs = TokenLogprobs()
 
     def feed(self, chunk: Any) -> str:
         """The chunk's text piece ("" for chunks without text: role, progress, usage, finish)."""
@@ -179,7 +201,7 @@ class StreamAssembler:
                 slot["function"]["name"] += fn.get("name") or ""
                 slot["function"]["arguments"] += fn.get("arguments") or ""
             self.finish = choice.get("finish_reason") or self.finish
-            self.logprobs += _logprobs(choice)
+            self.logprobs.add(choice)
         if piece:
             self.parts.append(piece)
         return piece
@@ -188,7 +210,7 @@ class StreamAssembler:
         calls = _tool_calls([self.calls[i] for i in sorted(self.calls)])
         return ChatResult(text="".join(self.parts), tool_calls=calls, model=self.server_model or self.model,
                           usage=self.usage, latency_s=latency_s, done_reason=self.finish,
-                          logprobs=self.logprobs or None)
+                          **self.logprobs.fields())
 
 
 def error_from_body(data: Any, *, status: int | None, model: str, where: str) -> LLMError:

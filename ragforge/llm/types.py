@@ -109,6 +109,9 @@ class ChatResult(BaseModel):
     retries: int = 0
     fallback_reason: str | None = None  # why the primary model was not the one that answered
     logprobs: list[float] | None = None  # each generated token's log-probability, when asked (logprobs=True)
+    tokens: list[str] | None = None  # the generated tokens' text, alongside ``logprobs``
+    # per generated token, the likeliest tokens and their log-probabilities, when asked (top_logprobs=N)
+    top_logprobs: list[list[tuple[str, float]]] | None = None
 
     @property
     def confidence(self) -> float | None:

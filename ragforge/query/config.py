@@ -94,6 +94,13 @@ class QueryConfig(BaseModel):
     max_answer_tokens: int = Field(default=128, ge=8)  # bound on the answer's generated tokens
     json_retries: int = Field(default=0, ge=0)  # re-asks after an invalid structured reply (salvage first)
     logprobs: bool = True  # ask for token log-probabilities (Answer.confidence); servers without them ignore it
+    # refuse an answer when the model itself gave the refusal sentence at least this probability (read from
+    # the answer's top token log-probabilities; None: off; backends without them: no effect)
+    max_refusal_odds: float | None = Field(default=None, ge=0.0, le=1.0)
+    # resolve a beginning the refusal shares with answers ("The") by one more token of the reply, the prompt
+    # already cached (an extra, one-token call); False: only what the answer's own tokens show
+    refusal_continuation: bool = True
+    top_logprobs: int = Field(default=10, ge=1, le=20)  # alternatives asked per token for the refusal odds
 
     accept_support: float = Field(default=0.75, ge=0.0, le=1.0)
     reject_support: float = Field(default=0.34, ge=0.0, le=1.0)

@@ -16,10 +16,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ragforge.errors import StructuredOutputError, ToolError
-from ragforge.llm import Message, structured
+from ragforge.llm import ChatResult, Message, structured
 from ragforge.llm.output import salvage_string
 from ragforge.query import prompts
 from ragforge.query.citations import MARKER
+from ragforge.query.refusal_odds import continuation_share, pending_by_prefix, refusal_odds
 from ragforge.query.state import QueryContext, QueryDeps, QueryState
 from ragforge.query.support import words
 from ragforge.types import Chunk, Hit
@@ -119,7 +120,7 @@ def synthesise(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     deps = _deps(ctx)
     if not state.context or _below_min_score(state, deps):
         ctx.emit({"type": "synthesise", "skipped": "no context" if not state.context else "below min_score"})
-        return {"draft": prompts.REFUSAL, "quotes": {}}
+        return {"draft": prompts.REFUSAL, "quotes": {}, "refusal_odds": None}
     config = deps.config
     as_json = config.answer_format == "json" and deps.on_token is None
     messages = prompts.answer_messages(state.question, state.context, as_json=as_json,
@@ -129,18 +130,22 @@ def synthesise(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
         stream = deps.llm.stream(messages, options=deps.answer_options)
         for piece in stream:
             deps.on_token(piece)
-        return {"draft": stream.result.text.strip(), "quotes": {}, "confidence": stream.result.confidence}
+        odds = measure_refusal_odds(deps, messages, stream.result, ctx)
+        return {"draft": stream.result.text.strip(), "quotes": {}, "confidence": stream.result.confidence,
+                "refusal_odds": odds}
     if not as_json:
         result = deps.llm.chat(messages, options=deps.answer_options)
         ctx.emit({"type": "synthesise", "draft": result.text[:300], "confidence": result.confidence})
-        return {"draft": result.text.strip(), "quotes": {}, "confidence": result.confidence}
+        odds = measure_refusal_odds(deps, messages, result, ctx)
+        return {"draft": result.text.strip(), "quotes": {}, "confidence": result.confidence, "refusal_odds": odds}
     try:
         reply = structured(deps.llm, messages, AnswerReply, retries=config.json_retries,
                            options=deps.answer_options, instruct=False, schema=answer_schema(deps))
     except StructuredOutputError as exc:  # cut off or invalid: keep the answer if it is there
         salvaged = salvage_string(exc.last_reply, "answer")
         ctx.emit({"type": "synthesise", "structured_failed": str(exc)[:200], "salvaged": salvaged is not None})
-        return {"draft": (salvaged if salvaged is not None else exc.last_reply).strip(), "quotes": {}}
+        return {"draft": (salvaged if salvaged is not None else exc.last_reply).strip(), "quotes": {},
+                "refusal_odds": None}
     quotes: dict[int, list[str]] = {}
     for cite in reply.citations:
         quotes.setdefault(cite.n, []).append(cite.quote)
@@ -149,7 +154,35 @@ def synthesise(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
         # cited only in the structured list: put the markers after the text so they are checked like any other
         draft = f"{draft} [{', '.join(str(n) for n in sorted(quotes))}]"
         ctx.emit({"type": "synthesise", "markers_added": sorted(quotes)})
-    return {"draft": draft, "quotes": quotes}
+    return {"draft": draft, "quotes": quotes, "refusal_odds": None}
+
+
+def measure_refusal_odds(deps: QueryDeps, messages: list[dict[str, str]], result: ChatResult,
+                         ctx: QueryContext) -> float | None:
+    """The probability the model gave the refusal sentence instead of its answer (None: not measured).
+
+    Read from the answer's own top log-probabilities; when that leaves it undecided around
+    ``max_refusal_odds`` (a first token "The" beside the answer "Malaysia"), one continuation of the reply
+    from that prefix, one token long, says how much of it was the refusal (see
+    :mod:`~ragforge.query.refusal_odds`)."""
+    limit = deps.config.max_refusal_odds
+    if limit is None or not result.tokens or not result.top_logprobs or not result.logprobs \
+            or prompts.is_refusal(result.text):
+        return None
+    odds = refusal_odds(result.tokens, result.top_logprobs, result.logprobs)
+    value = odds.known
+    event: dict[str, Any] = {"type": "refusal_odds", "known": round(odds.known, 4), "bound": round(odds.bound, 4)}
+    pending = pending_by_prefix(odds)
+    if pending and value < limit <= odds.bound and deps.config.refusal_continuation:
+        prefix, mass = pending[0]
+        options = {**deps.options, "num_predict": 1, "logprobs": True, "top_logprobs": deps.config.top_logprobs}
+        after = deps.llm.chat([*messages, {"role": "assistant", "content": prefix}], options=options)
+        share = continuation_share(prefix, after.top_logprobs[0]) if after.top_logprobs else 0.0
+        value += mass * share
+        event.update({"continued": prefix, "mass": round(mass, 4), "share": round(share, 4)})
+    event["odds"] = round(value, 4)
+    ctx.emit(event)
+    return value
 
 
 def retrieval_alignment(question: str, hits: list[Hit]) -> float:

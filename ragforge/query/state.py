@@ -51,6 +51,7 @@ class Attempt(BaseModel):
     context: list[Hit]
     draft: str
     confidence: float | None = None
+    refusal_odds: float | None = None
     quotes: dict[int, list[str]] = Field(default_factory=dict)
     claims: list[Claim] = Field(default_factory=list)
     verdict: Verdict = ""
@@ -75,6 +76,7 @@ class QueryState(BaseModel):
     context: list[Hit] = Field(default_factory=list)  # the numbered blocks of the prompt
     draft: str = ""  # the model's raw answer text
     confidence: float | None = None  # the draft's geometric-mean token probability, when the model reports it
+    refusal_odds: float | None = None  # the probability the model gave the refusal instead (when measured)
     quotes: dict[int, list[str]] = Field(default_factory=dict)  # block number -> quoted spans
     claims: list[Claim] = Field(default_factory=list)  # the draft's sentences, attributed to passages
     verdict: Verdict = ""
@@ -109,6 +111,9 @@ class QueryDeps:
         options = {**self.options, "num_predict": self.config.max_answer_tokens}
         if self.config.logprobs:
             options["logprobs"] = True
+        if self.config.max_refusal_odds is not None:
+            options["logprobs"] = True
+            options["top_logprobs"] = self.config.top_logprobs
         return options
 
 

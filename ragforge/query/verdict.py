@@ -135,6 +135,11 @@ def verdict_of(claims: list[Claim], config: QueryConfig, bounds: tuple[float, fl
     return "unsure"
 
 
+def nearly_refused(odds: float | None, config: QueryConfig) -> bool:
+    """The model gave the refusal sentence at least ``max_refusal_odds`` of probability (when measured)."""
+    return odds is not None and config.max_refusal_odds is not None and odds >= config.max_refusal_odds
+
+
 def _model_id(deps: QueryDeps) -> str | None:
     return getattr(getattr(getattr(deps.index, "store", None), "manifest", None), "model_id", None)
 
@@ -163,7 +168,10 @@ def check(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
         verdict = verdict_of(claims, deps.config, bounds, topic)
         if verdict == "unsure" and (deps.config.grade == "never" or (deps.config.grade == "auto" and bounds)):
             verdict = "supported"  # partly supported, on a passage about the question: returned, not graded
+        if verdict in ("supported", "unsure") and nearly_refused(state.refusal_odds, deps.config):
+            verdict = "unsupported"  # the model itself nearly refused: its answer is a guess
     ctx.emit({"type": "check", "verdict": verdict, "confidence": state.confidence,
+              **({} if state.refusal_odds is None else {"refusal_odds": round(state.refusal_odds, 4)}),
               "claims": [{"text": c.text[:120], "cited": c.cited, "passage": c.passage,
                           "support": round(c.support, 3), "alignment": round(c.alignment, 3),
                           "relevance": None if c.relevance is None else round(c.relevance, 3),
@@ -208,7 +216,8 @@ def attempt(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Record this round (query, passages, draft, verdict) among the attempts."""
     query = state.query or state.question
     record = Attempt(query=query, context=state.context, draft=state.draft, quotes=state.quotes,
-                     claims=state.claims, verdict=state.verdict, graded=state.graded, confidence=state.confidence)
+                     claims=state.claims, verdict=state.verdict, graded=state.graded, confidence=state.confidence,
+                     refusal_odds=state.refusal_odds)
     return {"attempts": [record]}
 
 
@@ -262,4 +271,5 @@ def finish(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     ctx.emit({"type": "finish", "refused": False, "repairs": repairs, "dropped": dropped,
               "claims_left_out": len(best.claims) - len(kept)})
     return {"answer": Answer(question=state.question, text=text, citations=citations, hits=best.context,
-                             dropped_citations=dropped, repairs=repairs, confidence=best.confidence)}
+                             dropped_citations=dropped, repairs=repairs, confidence=best.confidence,
+                             refusal_odds=best.refusal_odds)}

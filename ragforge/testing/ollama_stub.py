@@ -13,8 +13,10 @@ one object with ``"stream": false``), ``/api/embed``, ``/api/show``; ``GET /api/
 'Hello!'
 
 Replies: ``script_chat(*replies, model=None)`` queues replies (for that model, or any model). A reply is a
-string, a dict ``{"content": str, "tool_calls": [{"name": ..., "arguments": {...}}]}``, or a callable
-``f(request_body) -> str | dict``. With nothing queued the stub echoes the last user message.
+string, a dict ``{"content": str, "tool_calls": [{"name": ..., "arguments": {...}}], "logprobs": [...]}``, or
+a callable ``f(request_body) -> str | dict``. With nothing queued the stub echoes the last user message.
+``logprobs`` (``[{"token", "logprob", "top_logprobs": [{"token", "logprob"}]}]``, one per token) are sent
+only when the request asks for them, with at most its ``top_logprobs`` alternatives, as Ollama does.
 
 Faults: ``fail_next(kind, times=1, delay=..., path=None)`` makes the next request(s) fail: ``"slow"`` (answer
 after ``delay`` seconds), ``"drop"`` (close the connection without answering), ``429``, ``500``, ``404``
@@ -272,6 +274,11 @@ class _Handler(BaseHTTPRequestHandler):
         head = {"model": body["model"], "created_at": _now()}
         final = {"done": True, "done_reason": reply.get("done_reason", "stop"),
                  **_stats(prompt_chars, len(content))}
+        if body.get("logprobs") and reply.get("logprobs"):
+            top = int(body.get("top_logprobs") or 0)
+            final["logprobs"] = [{"token": t["token"], "logprob": t["logprob"],
+                                  **({"top_logprobs": list(t.get("top_logprobs") or ())[:top]} if top else {})}
+                                 for t in reply["logprobs"]]
 
         def piece(text: str, tool_calls: list | None = None) -> dict[str, Any]:
             if not chat:

@@ -16,7 +16,9 @@ Endpoints, in the shapes llama-server gives: ``POST /v1/chat/completions`` (serv
 Replies: ``script_chat(*replies)`` queues replies: a string, a dict ``{"content": str, "tool_calls":
 [{"name": ..., "arguments": {...}}], "finish_reason": ...}``, or a callable ``f(request_body) -> str | dict``.
 With nothing queued the stub echoes the last user message. A reply is cut to the request's ``max_tokens``
-words (``finish_reason`` "length").
+words (``finish_reason`` "length"). A reply's ``"logprobs"`` (``[{"token", "logprob", "top_logprobs":
+[{"token", "logprob"}]}]``) are sent only when the request asks (``logprobs``), with at most its
+``top_logprobs`` alternatives.
 
 Server settings: ``models`` (names served; ``None``: any name, as llama-server), ``n_ctx`` (reported and
 enforced: a longer prompt, at 4 characters a token, gets llama-server's ``exceed_context_size_error``),
@@ -279,20 +281,28 @@ class _Handler(BaseHTTPRequestHandler):
         calls = [{"id": f"call_{i}", "type": "function",
                   "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}}
                  for i, c in enumerate(reply.get("tool_calls", []))]
+        logprobs = None
+        if body.get("logprobs") and reply.get("logprobs"):
+            top = int(body.get("top_logprobs") or 0)
+            logprobs = {"content": [{"token": t["token"], "logprob": t["logprob"],
+                                     "top_logprobs": list(t.get("top_logprobs") or ())[:top]}
+                                    for t in reply["logprobs"]]}
         if not body.get("stream") or not self.stub.streaming:
             message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces)}
             if calls:
                 message["tool_calls"] = calls
             return self._send(200, {**head, "object": "chat.completion", "usage": usage, "choices": [
-                {"index": 0, "message": message, "finish_reason": finish}]})
+                {"index": 0, "message": message, "finish_reason": finish, "logprobs": logprobs}]})
         self._stream(head, pieces, calls, finish, usage if (body.get("stream_options") or {}).get(
-            "include_usage") else None, trickle)
+            "include_usage") else None, trickle, logprobs)
 
     def _stream(self, head: dict[str, Any], pieces: list[str], calls: list[dict[str, Any]], finish: str,
-                usage: dict[str, int] | None, trickle: float) -> None:
+                usage: dict[str, int] | None, trickle: float, logprobs: dict[str, Any] | None = None) -> None:
         def chunk(delta: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
-            return {**head, "object": "chat.completion.chunk",
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": reason}]}
+            choice = {"index": 0, "delta": delta, "finish_reason": reason}
+            if reason is not None and logprobs is not None:
+                choice["logprobs"] = logprobs  # all the tokens' at the end (servers send them piece by piece)
+            return {**head, "object": "chat.completion.chunk", "choices": [choice]}
 
         events = [chunk({"role": "assistant", "content": None})] + [chunk({"content": p}) for p in pieces]
         for i, call in enumerate(calls):  # each call's arguments in two halves, as servers stream them

@@ -116,3 +116,17 @@ def test_the_request_carries_a_reply_bound_and_the_json_schema(llm: LlamaCppChat
     assert body["max_tokens"] == 1024 and body["temperature"] == 0
     assert body["response_format"]["json_schema"]["schema"]["properties"]["city"]["maxLength"] == 40
     json.dumps(body)  # serialisable as sent
+
+
+def test_top_log_probabilities_follow_the_greedy_tokens(llm: LlamaCppChat) -> None:
+    result = llm.chat("Name a colour.", options={"num_predict": 4, "temperature": 0, "top_logprobs": 3},
+                      cache=False)
+    assert result.tokens and "".join(result.tokens) == result.text
+    assert result.logprobs is not None and result.top_logprobs is not None
+    assert len(result.tokens) == len(result.logprobs) == len(result.top_logprobs)
+    for token, logprob, top in zip(result.tokens, result.logprobs, result.top_logprobs, strict=True):
+        assert len(top) == 3 and top[0] == (token, pytest.approx(logprob))  # greedy: the likeliest was chosen
+        assert [lp for _, lp in top] == sorted((lp for _, lp in top), reverse=True)
+    prefilled = llm.chat([{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "The"}],
+                         options={"num_predict": 1, "temperature": 0, "top_logprobs": 3}, cache=False)
+    assert prefilled.tokens and prefilled.tokens[0].startswith(" ")  # continues "The", not a new reply

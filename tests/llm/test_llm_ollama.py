@@ -220,3 +220,22 @@ def test_close_releases_connections_and_reopens_on_demand(stub):
         assert llm.backend._client is not None
     assert llm.backend._client is None
     assert llm.chat("two").text == "echo: two"
+
+
+LOGPROBS = [{"token": "Paris", "logprob": -0.1, "top_logprobs": [{"token": "Paris", "logprob": -0.1},
+                                                                  {"token": "The", "logprob": -2.5},
+                                                                  {"token": "Lyon", "logprob": -4.0}]}]
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_token_log_probabilities_and_their_alternatives_come_back_when_asked(stub, streamed: bool):
+    llm = OllamaChat("llama3.2", host=stub.host, cache=None)
+    stub.script_chat({"content": "Paris", "logprobs": LOGPROBS}, {"content": "Paris", "logprobs": LOGPROBS})
+    ask = (lambda **kw: llm.stream("Capital?", **kw).result) if streamed else (lambda **kw: llm.chat("Capital?", **kw))
+    result = ask(options={"top_logprobs": 2})
+    body = stub.bodies()[-1]
+    assert body["logprobs"] is True and body["top_logprobs"] == 2 and "top_logprobs" not in body["options"]
+    assert result.tokens == ["Paris"] and result.logprobs == [-0.1]
+    assert result.top_logprobs == [[("Paris", -0.1), ("The", -2.5)]]
+    plain = ask()  # not asked: none sent, none parsed
+    assert plain.logprobs is None and plain.tokens is None and plain.top_logprobs is None

@@ -241,3 +241,22 @@ def test_the_docs_example_runs_against_a_server(stub):
     exec(block.replace("127.0.0.1:8080", stub.url.removeprefix("http://")), scope)
     assert scope["city"] == scope["City"](name="Paris", country="France")
     assert stub.bodies()[0]["model"] == "qwen2.5-coder" and "response_format" in stub.bodies()[1]
+
+
+LOGPROBS = [{"token": "Paris", "logprob": -0.1, "top_logprobs": [{"token": "Paris", "logprob": -0.1},
+                                                                  {"token": "The", "logprob": -2.5},
+                                                                  {"token": "Lyon", "logprob": -4.0}]}]
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_token_log_probabilities_and_their_alternatives_come_back_when_asked(stub, streamed: bool):
+    llm = OpenAIChat("qwen", stub.base_url, cache=None)
+    stub.script_chat({"content": "Paris", "logprobs": LOGPROBS}, {"content": "Paris", "logprobs": LOGPROBS})
+    ask = (lambda **kw: llm.stream("Capital?", **kw).result) if streamed else (lambda **kw: llm.chat("Capital?", **kw))
+    result = ask(options={"top_logprobs": 2})
+    body = stub.bodies()[-1]
+    assert body["logprobs"] is True and body["top_logprobs"] == 2
+    assert result.tokens == ["Paris"] and result.logprobs == [-0.1]
+    assert result.top_logprobs == [[("Paris", -0.1), ("The", -2.5)]]
+    plain = ask()
+    assert plain.logprobs is None and plain.tokens is None and plain.top_logprobs is None
