@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ragforge.cli._common import MODES, Progress, eval_index_option, friendly_errors, llm_options
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from ragforge.query import QueryConfig
 
 
 @click.group("eval")
@@ -65,6 +69,8 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
 @click.option("--baseline", default=None, metavar="plain|RESULTS",
               help="'plain': also run the plain-RAG baseline on the same questions and compare; or an earlier "
                    "results.json to compare with (paired bootstrap CI and p-value).")
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="An engine setting (a QueryConfig field), e.g. --set max_refusal_odds=0.03; repeatable.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Write results.json, report.md and a plot here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -72,9 +78,11 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
 def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host: str | None, timeout: float,
                      system: str, judge: str | None, model: str | None, index_path: Path | None,
                      limit: int | None, exclude_ids: Path | None, ids_path: Path | None, baseline: str | None,
-                     out_dir: Path | None, quiet: bool) -> None:
+                     settings: tuple[str, ...], out_dir: Path | None, quiet: bool) -> None:
     """Exact match, F1, citation precision, refusals, LLM calls, tokens and seconds per question."""
     from ragforge.eval import run_answer_eval
+
+    config = query_config(settings)
 
     if baseline is not None and baseline != "plain" and not Path(baseline).exists():
         raise click.BadParameter(f"{baseline!r} is neither 'plain' nor an existing results.json",
@@ -86,7 +94,7 @@ def eval_answers_cmd(dataset: Path, llm_model: str, small_llm: str | None, host:
                                  baseline=baseline, out_dir=out_dir, progress=progress,
                                  exclude_ids=_ids(exclude_ids), exclude_file=exclude_ids and str(exclude_ids),
                                  only_ids=_ids(ids_path) if ids_path else None,
-                                 ids_file=ids_path and str(ids_path),
+                                 ids_file=ids_path and str(ids_path), config=config,
                                  **({"model": model} if model else {}))
     finally:
         progress.close()
@@ -102,6 +110,31 @@ def wrote(out_dir: Path) -> str:
         return f"\nwrote {out_dir}/results.json, {out_dir}/report.md and a plot"
     return (f"\nwrote {out_dir}/results.json and {out_dir}/report.md (no plot: matplotlib is not installed; "
             "pip install 'ragforge[eval]' adds it)")
+
+
+def query_config(settings: tuple[str, ...]) -> QueryConfig:
+    """A QueryConfig from ``NAME=VALUE`` pairs (values read as JSON when they parse: numbers, true, null)."""
+    import json
+
+    from pydantic import ValidationError
+
+    from ragforge.query import QueryConfig as Config
+
+    values: dict[str, Any] = {}
+    for item in settings:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--set")
+        try:
+            values[name.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[name.strip()] = raw
+    try:
+        return Config(**values)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "?"
+        raise click.BadParameter(f"{where}: {problem['msg']}", param_hint="--set") from None
 
 
 def _ids(path: Path | None) -> frozenset[str]:
