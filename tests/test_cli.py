@@ -202,6 +202,43 @@ def test_eval_answers_through_the_stub(tmp_path: Path) -> None:
     assert any(text in result.output for text in printed)  # the paired comparison is printed
 
 
+def test_eval_answers_takes_engine_settings(tmp_path: Path) -> None:
+    """``--set max_refusal_odds=0.03`` over Ollama's API: the answer "1889" with the refusal's first word
+    "The" at 0.37 beside it, and " documents" at 0.9 after "The" (a one-token continuation), is refused."""
+    from ragforge.testing import OllamaStub
+
+    squad = {"version": "1.1", "data": [{"title": "T", "paragraphs": [{
+        "context": "The Eiffel Tower opened in 1889 in Paris.",
+        "qas": [{"id": "a", "question": "When did the Eiffel Tower open?",
+                 "answers": [{"text": "1889", "answer_start": 27}]}]}]}]}
+    dataset = tmp_path / "dev.json"
+    dataset.write_text(json.dumps(squad))
+    answer = {"content": "1889 [1]", "logprobs": [
+        {"token": "1889", "logprob": -0.6, "top_logprobs": [{"token": "1889", "logprob": -0.6},
+                                                            {"token": "The", "logprob": -1.0}]},
+        {"token": " [1]", "logprob": -0.1, "top_logprobs": [{"token": " [1]", "logprob": -0.1}]}]}
+    after_the = {"content": " documents", "logprobs": [
+        {"token": " documents", "logprob": -0.1, "top_logprobs": [{"token": " documents", "logprob": -0.1}]}]}
+    runner = CliRunner()
+    args = ["eval", "answers", "--dataset", str(dataset), "--llm", "llama3.2", "--model", "hashing:256",
+            "--index", str(tmp_path / "idx"), "--timeout", "30", "-q"]
+    with OllamaStub(models=["llama3.2"]) as stub:
+        stub.script_chat(answer, after_the)
+        result = runner.invoke(main, [*args, "--host", stub.host, "--set", "max_refusal_odds=0.03",
+                                      "--out", str(tmp_path / "out")])
+        sent = stub.bodies()
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert data["settings"]["query"]["max_refusal_odds"] == 0.03
+    assert data["metrics"]["false_refusal_rate"] == 1.0 and data["metrics"]["llm_calls"] == 2.0
+    assert sent[0]["top_logprobs"] == 10 and sent[1]["messages"][-1] == {"role": "assistant", "content": "The"}
+    for bad, message in (("max_refusal_odds=2", "max_refusal_odds: Input should be less than or equal to 1"),
+                         ("no_such=1", "no_such: Extra inputs are not permitted"), ("k", "'k' is not NAME=VALUE")):
+        for command in (args, ["ask", "When?", "--index", str(tmp_path / "idx"), "--llm", "llama3.2"]):
+            refused = runner.invoke(main, [*command, "--set", bad])
+            assert refused.exit_code == 2 and message in refused.output and "Traceback" not in refused.output
+
+
 def test_bad_files_are_skipped_with_their_reason_and_indexing_goes_on(folder: Path, tmp_path: Path) -> None:
     (folder / "binary.txt").write_bytes(b"\x00\x01\x02 not text \x00" * 20)
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")

@@ -8,12 +8,15 @@ import sys
 import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ragforge.config import default_index_path
 from ragforge.errors import RagforgeError
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from ragforge.query import QueryConfig
 
 MODES = ("dense", "lexical", "hybrid")
 
@@ -152,3 +155,34 @@ def shorten(text: str, limit: int) -> str:
 def indent(text: str) -> str:
     width = max(40, min(110, int(os.environ.get("COLUMNS", "100"))))
     return textwrap.fill(text, width=width, initial_indent="    ", subsequent_indent="    ")
+
+
+engine_settings_option = click.option(
+    "--set", "settings", multiple=True, metavar="NAME=VALUE",
+    help="An engine setting (a QueryConfig field), e.g. --set max_refusal_odds=0.03; repeatable.")
+
+
+def query_config(settings: tuple[str, ...], **base: Any) -> QueryConfig:
+    """A QueryConfig from ``base`` and ``NAME=VALUE`` pairs (values read as JSON when they parse: numbers, true,
+    null), which win over ``base``."""
+    import json
+
+    from pydantic import ValidationError
+
+    from ragforge.query import QueryConfig as Config
+
+    values: dict[str, Any] = dict(base)
+    for item in settings:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--set")
+        try:
+            values[name.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[name.strip()] = raw
+    try:
+        return Config(**values)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "?"
+        raise click.BadParameter(f"{where}: {problem['msg']}", param_hint="--set") from None

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
 
-from ragforge.cli._common import MODES, Progress, eval_index_option, friendly_errors, llm_options
-
-if TYPE_CHECKING:  # pragma: no cover - annotations only
-    from ragforge.query import QueryConfig
+from ragforge.cli._common import (
+    MODES,
+    Progress,
+    engine_settings_option,
+    eval_index_option,
+    friendly_errors,
+    llm_options,
+    query_config,
+)
 
 
 @click.group("eval")
@@ -69,8 +73,7 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
 @click.option("--baseline", default=None, metavar="plain|RESULTS",
               help="'plain': also run the plain-RAG baseline on the same questions and compare; or an earlier "
                    "results.json to compare with (paired bootstrap CI and p-value).")
-@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
-              help="An engine setting (a QueryConfig field), e.g. --set max_refusal_odds=0.03; repeatable.")
+@engine_settings_option
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Write results.json, report.md and a plot here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -110,31 +113,6 @@ def wrote(out_dir: Path) -> str:
         return f"\nwrote {out_dir}/results.json, {out_dir}/report.md and a plot"
     return (f"\nwrote {out_dir}/results.json and {out_dir}/report.md (no plot: matplotlib is not installed; "
             "pip install 'ragforge[eval]' adds it)")
-
-
-def query_config(settings: tuple[str, ...]) -> QueryConfig:
-    """A QueryConfig from ``NAME=VALUE`` pairs (values read as JSON when they parse: numbers, true, null)."""
-    import json
-
-    from pydantic import ValidationError
-
-    from ragforge.query import QueryConfig as Config
-
-    values: dict[str, Any] = {}
-    for item in settings:
-        name, sep, raw = item.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--set")
-        try:
-            values[name.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[name.strip()] = raw
-    try:
-        return Config(**values)
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "?"
-        raise click.BadParameter(f"{where}: {problem['msg']}", param_hint="--set") from None
 
 
 def _ids(path: Path | None) -> frozenset[str]:

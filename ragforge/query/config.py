@@ -62,6 +62,12 @@ class QueryConfig(BaseModel):
     A bare "Yes"/"No" has no words of its own to look for: it is attributed to the passage that holds most
     of the question's words and judged by that passage's relevance (or alignment) alone.
 
+    Opt-in, ``max_refusal_odds``: an answer is also unsupported when the model itself gave the refusal
+    sentence at least that probability (read from the answer's top token log-probabilities, and one
+    one-token continuation when the refusal's first word stands beside the answer; see
+    :mod:`~ragforge.query.refusal_odds`). Off by default: with Qwen2.5-Coder-1.5B it refuses more
+    unanswerable questions and more answerable ones too (``eval/results/answers.md``).
+
     The engine refuses ("The documents do not say.") when the model refused or no attempt's direct answer
     is supported. Citations are repaired to the passage that
     holds the words. A refused or unsupported attempt is retried with a rewritten query (at most
