@@ -230,6 +230,7 @@ def test_eval_answers_takes_engine_settings(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "out" / "results.json").read_text())
     assert data["settings"]["query"]["max_refusal_odds"] == 0.03
+    assert "--set max_refusal_odds=0.03" in data["command"]  # the recorded command runs the same engine
     assert data["metrics"]["false_refusal_rate"] == 1.0 and data["metrics"]["llm_calls"] == 2.0
     assert sent[0]["top_logprobs"] == 10 and sent[1]["messages"][-1] == {"role": "assistant", "content": "The"}
     for bad, message in (("max_refusal_odds=2", "max_refusal_odds: Input should be less than or equal to 1"),

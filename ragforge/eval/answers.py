@@ -257,7 +257,8 @@ def run_answer_eval(
                   started=started, timing=timing)
     result = _result(runs[system], system=system, note=note,
                      command=_command(data.path, llm, judge, model, index_dir, limit, out_dir, system,
-                                      baseline if baseline == "plain" else None, exclude_file, ids_file),
+                                      baseline if baseline == "plain" else None, exclude_file, ids_file,
+                                      config=config),
                      **common)
     base = None
     if baseline == "plain":
@@ -365,7 +366,7 @@ def _result(records: list[QuestionResult], *, system: str, data: AnswerDataset, 
 
 def _command(dataset: Any, llm: Any, judge: Any, model: str, index_dir: Any, limit: int | None,
              out_dir: Any, system: str, baseline: str | None, exclude_file: str | None = None,
-             ids_file: str | None = None) -> str:
+             ids_file: str | None = None, config: QueryConfig | None = None) -> str:
     parts = ["ragforge", "eval", "answers", "--dataset", str(dataset), "--llm", str(_name(llm))]
     if exclude_file:
         parts += ["--exclude-ids", exclude_file]
@@ -377,4 +378,9 @@ def _command(dataset: Any, llm: Any, judge: Any, model: str, index_dir: Any, lim
         parts += ["--baseline", baseline]
     if judge is not None:
         parts += ["--judge", str(_name(judge))]
+    if config is not None:  # the engine settings that differ from the defaults, as --set NAME=VALUE
+        default, used = QueryConfig().model_dump(mode="json"), config.model_dump(mode="json")
+        for name, value in used.items():
+            if value != default.get(name):
+                parts += ["--set", f"{name}={value if isinstance(value, str) else json.dumps(value)}"]
     return command_line(parts, model=model, index_dir=index_dir, limit=limit, out_dir=out_dir)
