@@ -175,15 +175,20 @@ def test_eval_retrieval_writes_table_json_and_report(tmp_path: Path) -> None:
     assert 'nDCG@10": 1.0' in json.dumps(data)  # both queries find their one relevant document first
 
 
-def test_eval_answers_through_the_stub(tmp_path: Path) -> None:
-    from ragforge.testing import OllamaStub
-
+def _tiny_squad(tmp_path: Path) -> Path:
     squad = {"version": "1.1", "data": [{"title": "T", "paragraphs": [{
         "context": "The Eiffel Tower opened in 1889 in Paris.",
         "qas": [{"id": "a", "question": "When did the Eiffel Tower open?",
                  "answers": [{"text": "1889", "answer_start": 27}]}]}]}]}
     dataset = tmp_path / "dev.json"
     dataset.write_text(json.dumps(squad))
+    return dataset
+
+
+def test_eval_answers_through_the_stub(tmp_path: Path) -> None:
+    from ragforge.testing import OllamaStub
+
+    dataset = _tiny_squad(tmp_path)
     runner = CliRunner()
     with OllamaStub(models=["llama3.2"]) as stub:
         stub.script_chat("1889 [1]", "1889")  # the engine, then the plain baseline
@@ -207,12 +212,7 @@ def test_eval_answers_takes_engine_settings(tmp_path: Path) -> None:
     "The" at 0.37 beside it, and " documents" at 0.9 after "The" (a one-token continuation), is refused."""
     from ragforge.testing import OllamaStub
 
-    squad = {"version": "1.1", "data": [{"title": "T", "paragraphs": [{
-        "context": "The Eiffel Tower opened in 1889 in Paris.",
-        "qas": [{"id": "a", "question": "When did the Eiffel Tower open?",
-                 "answers": [{"text": "1889", "answer_start": 27}]}]}]}]}
-    dataset = tmp_path / "dev.json"
-    dataset.write_text(json.dumps(squad))
+    dataset = _tiny_squad(tmp_path)
     answer = {"content": "1889 [1]", "logprobs": [
         {"token": "1889", "logprob": -0.6, "top_logprobs": [{"token": "1889", "logprob": -0.6},
                                                             {"token": "The", "logprob": -1.0}]},
