@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ragforge.errors import StructuredOutputError, ToolError
+from ragforge.errors import LLMError, StructuredOutputError, ToolError
 from ragforge.llm import ChatResult, Message, structured
 from ragforge.llm.output import salvage_string
 from ragforge.query import prompts
@@ -176,10 +176,14 @@ def measure_refusal_odds(deps: QueryDeps, messages: list[dict[str, str]], result
     if pending and value < limit <= odds.bound and deps.config.refusal_continuation:
         prefix, mass = pending[0]
         options = {**deps.options, "num_predict": 1, "logprobs": True, "top_logprobs": deps.config.top_logprobs}
-        after = deps.llm.chat([*messages, {"role": "assistant", "content": prefix}], options=options)
-        share = continuation_share(prefix, after.top_logprobs[0]) if after.top_logprobs else 0.0
-        value += mass * share
-        event.update({"continued": prefix, "mass": round(mass, 4), "share": round(share, 4)})
+        try:
+            after = deps.llm.chat([*messages, {"role": "assistant", "content": prefix}], options=options)
+        except LLMError as exc:  # the answer stands on what its own tokens showed
+            event.update({"continued": prefix, "error": str(exc)[:200]})
+        else:
+            share = continuation_share(prefix, after.top_logprobs[0]) if after.top_logprobs else 0.0
+            value += mass * share
+            event.update({"continued": prefix, "mass": round(mass, 4), "share": round(share, 4)})
     event["odds"] = round(value, 4)
     ctx.emit(event)
     return value

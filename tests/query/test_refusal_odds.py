@@ -117,3 +117,13 @@ def test_streaming_applies_the_same_odds(index) -> None:
     parts = list(QueryEngine(index, llm=llm, config=QueryConfig(max_refusal_odds=0.02)).stream(PARLIAMENT_Q))
     assert "".join(p for p in parts if isinstance(p, str)).startswith("In committee")  # streamed, then refused
     assert isinstance(parts[-1], Answer) and parts[-1].refused and llm.calls[0].stream
+
+
+def test_a_continuation_that_fails_leaves_the_answer_to_its_own_tokens(index) -> None:
+    from ragforge.errors import LLMResponseError
+
+    llm = ScriptedChatModel([result("In committee [1].", IN_COMMITTEE), LLMResponseError("no prefill here")])
+    answer = QueryEngine(index, llm=llm, config=QueryConfig(max_refusal_odds=0.02)).query(PARLIAMENT_Q)
+    assert not answer.refused and answer.refusal_odds == 0.0
+    (event,) = events(answer, "refusal_odds")
+    assert event["continued"] == "The" and "no prefill here" in event["error"]
