@@ -15,6 +15,10 @@ history it asks the small model once for a standalone question from the last :da
 question replaces ``state.question``, so retrieval, the answer prompt, the checks and any rewrite round all
 see it, never the conversation itself. The trace's ``condense`` event records ``from`` and ``to``. A reply
 that is empty, far longer than a question, or a refusal keeps the question as asked (the event says why).
+A rewrite that drops most of the follow-up's own words (with Qwen2.5-Coder-1.5B, "And in soft water areas?"
+after a question on descaling came back as the first question, word for word) is kept with the follow-up
+after it ("How often should the kettle be descaled? And in soft water areas?"), and the event lists the
+``dropped`` words: the search and the answer see what the user asked.
 
 A conversation that remembers its turns (and a terminal chat resumed by name) is
 :class:`ragforge.query.chat.ChatSession`.
@@ -31,6 +35,7 @@ from ragforge.llm import Message
 from ragforge.query.citations import MARKER
 from ragforge.query.prompts import is_refusal
 from ragforge.query.state import QueryContext, QueryState, Turn
+from ragforge.query.support import words
 from ragforge.types import Answer
 
 MAX_TURNS = 6  # the turns the rewrite sees (older ones rarely decide what "it" means)
@@ -97,6 +102,14 @@ def _unusable(standalone: str, question: str) -> str | None:
     return None
 
 
+def dropped_words(standalone: str, question: str) -> list[str]:
+    """The follow-up's content words (stemmed) missing from its rewrite, when they are more than half of them;
+    else [] (a paraphrase of a word or two, "else" -> "other", is the rewrite's business)."""
+    own = words(question)
+    missing = own - words(standalone)
+    return sorted(missing) if 2 * len(missing) > len(own) else []
+
+
 def after_start(state: QueryState) -> str:
     """START's router: the rewrite only when there is history."""
     return "condense" if state.history else "route"
@@ -117,6 +130,10 @@ def condense(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
         event.update(to=state.question, kept=problem, reply=reply.text[:200])
         ctx.emit(event)
         return {}
+    dropped = dropped_words(standalone, state.question)
+    if dropped:  # the rewrite lost what the follow-up asks: keep both
+        standalone = f"{standalone.rstrip()} {state.question.strip()}"
+        event.update(to=standalone, dropped=dropped)
     ctx.emit(event)
     return {"question": standalone}
 

@@ -11,9 +11,9 @@ import pytest
 
 from ragforge.errors import QueryError
 from ragforge.graph import MemoryCheckpointer, SqliteCheckpointer
-from ragforge.query import REFUSAL, QueryEngine
+from ragforge.query import REFUSAL, QueryConfig, QueryEngine
 from ragforge.query.chat import KEEP_TURNS, ChatSession
-from ragforge.query.followup import MAX_TURNS, as_turns, clean_question
+from ragforge.query.followup import MAX_TURNS, as_turns, clean_question, dropped_words
 from ragforge.query.state import Turn
 from ragforge.testing.chat import ScriptedChatModel
 from ragforge.types import Answer
@@ -72,6 +72,34 @@ def test_an_unusable_rewrite_keeps_the_question_as_asked(index, reply: str, why:
     condense = event(answer, "condense")
     assert (condense["to"], condense["kept"]) == (FOLLOW, why)
     assert event(answer, "retrieve")["query"] == FOLLOW and answer.question == FOLLOW
+
+
+# replies of Qwen2.5-Coder-1.5B (Q4_K_M, temperature 0) to the rewrite prompt
+KETTLE = [Turn(question="How often should the kettle be descaled?",
+               answer="Every four weeks in hard-water areas, or every three months where the water is soft [1].")]
+
+
+def test_a_rewrite_that_drops_the_follow_ups_words_is_kept_with_the_follow_up(index) -> None:
+    small = ScriptedChatModel(["How often should the kettle be descaled?"])  # the real model's reply
+    llm = ScriptedChatModel([REFUSAL])
+    engine = QueryEngine(index, llm=llm, small_llm=small, config=QueryConfig(max_rewrites=0))
+    answer = engine.query("And in soft water areas?", history=KETTLE)
+    joined = "How often should the kettle be descaled? And in soft water areas?"
+    condense = event(answer, "condense")
+    assert (condense["to"], condense["dropped"]) == (joined, ["area", "soft", "water"])
+    assert event(answer, "retrieve")["query"] == joined and answer.question == joined
+    assert llm.calls[0].prompt.endswith(f"Question: {joined}")
+
+
+def test_dropped_words() -> None:
+    assert dropped_words("How often should the kettle be descaled?", "And in soft water areas?") == [
+        "area", "soft", "water"]
+    # a paraphrase of one word of two is the rewrite's business (also a real reply)
+    assert dropped_words("What other works did Jane Austen write besides Pride and Prejudice?",
+                         "What else did she write?") == []
+    assert dropped_words("What was net revenue in 2023?", "And in 2023?") == []
+    assert dropped_words(STANDALONE, FOLLOW) == []
+    assert dropped_words("anything", "And then?") == []  # no words of its own to drop
 
 
 def test_the_rewrite_sees_only_the_last_turns() -> None:
