@@ -207,6 +207,31 @@ def test_eval_answers_through_the_stub(tmp_path: Path) -> None:
     assert any(text in result.output for text in printed)  # the paired comparison is printed
 
 
+def test_eval_answers_on_own_documents_and_gold_questions(tmp_path: Path) -> None:
+    """A .jsonl of gold questions in a folder of documents: the folder is indexed (not the gold file), the
+    answerable question is scored with its file as evidence, the unanswerable one by its refusal."""
+    from ragforge.testing import OllamaStub
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "tower.md").write_text("# Tower\n\nThe Eiffel Tower opened in 1889 in Paris.\n")
+    (tmp_path / "docs" / "bridge.md").write_text("# Bridge\n\nThe Forth Bridge is painted red.\n")
+    gold = tmp_path / "docs" / "questions.jsonl"
+    gold.write_text(json.dumps({"id": "a", "question": "When did the Eiffel Tower open?", "answer": "1889",
+                                "relevant": ["tower.md"]}) + "\n" +
+                    json.dumps({"id": "u", "question": "Who painted the Forth Bridge?", "answerable": False}))
+    with OllamaStub(models=["llama3.2"]) as stub:
+        stub.script_chat("1889 [1]", "The documents do not say.")
+        result = CliRunner().invoke(main, ["eval", "answers", "--dataset", str(gold), "--llm", "llama3.2",
+                                           "--host", stub.host, "--model", "hashing:256", "--index",
+                                           str(tmp_path / "idx"), "--timeout", "30", "--out", str(tmp_path / "out"),
+                                           "-q"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert data["name"] == "docs" and data["documents"] == 2  # the gold file itself is not a document
+    assert data["metrics"]["EM"] == 1.0 and data["metrics"]["citation_precision"] == 1.0
+    assert data["metrics"]["refusal_rate"] == 1.0 and data["metrics"]["false_refusal_rate"] == 0.0
+
+
 def test_eval_answers_takes_engine_settings(tmp_path: Path) -> None:
     """``--set max_refusal_odds=0.03`` over Ollama's API: the answer "1889" with the refusal's first word
     "The" at 0.37 beside it, and " documents" at 0.9 after "The" (a one-token continuation), is refused."""

@@ -57,7 +57,8 @@ def eval_retrieval_cmd(dataset: Path, split: str, modes: tuple[str, ...], rerank
 
 @eval_group.command("answers")
 @click.option("--dataset", required=True, type=click.Path(exists=True, path_type=Path),
-              help="SQuAD v1.1 JSON, a ClapNQ folder, or a FinanceBench folder.")
+              help="SQuAD v1.1 JSON, a ClapNQ folder, a FinanceBench folder, or a .jsonl file of your own "
+                   "gold questions (its folder holds the documents; format: ragforge.eval.answer_loaders).")
 @llm_options
 @click.option("--system", type=click.Choice(["engine", "plain"]), default="engine", show_default=True,
               help="What answers: the query engine, or the plain-RAG baseline (same passages, one prompt).")

@@ -1,4 +1,4 @@
-"""Gold sets for answer evaluation: SQuAD v1.1, ClapNQ and the FinanceBench sample.
+"""Gold sets for answer evaluation: SQuAD v1.1, ClapNQ, the FinanceBench sample and your own gold questions.
 
 Every loader returns an :class:`AnswerDataset`: the questions with their gold answers and evidence, and
 where the corpus comes from (``Document`` passages for SQuAD and ClapNQ, a folder of PDFs for FinanceBench).
@@ -12,6 +12,16 @@ Evidence is a ``(source, page)`` key in the index's own terms: the passage's ``D
   ``output`` answers are empty.
 * FinanceBench (the folder with ``questions.jsonl`` and ``pdfs/``): evidence pages are 0-based in the
   file and 1-based here; the source is ``doc_name + ".pdf"``.
+* Your own gold questions on your own documents (a ``.jsonl`` file in the folder of documents, the format
+  ``ragforge eval retrieval`` reads, e.g. ``corpora/sample/questions.jsonl``)::
+
+      {"id": "q1", "question": "...", "answer": "every four weeks", "relevant": ["manual.pdf"], "page": 3}
+      {"id": "q2", "question": "...", "answerable": false}
+
+  ``answer`` is the expected answer (a string or a list of accepted ones); ``relevant`` the files that hold
+  it (paths relative to the folder) and ``page`` its 1-based page (optional: any page of those files
+  counts). A question the documents cannot answer has ``"answerable": false`` (or neither ``answer`` nor
+  ``relevant``). The documents are every file of the gold file's folder but the gold file itself.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import DatasetError
 from ..types import Document, content_hash
 
-Kind = Literal["squad", "clapnq", "financebench"]
+Kind = Literal["squad", "clapnq", "financebench", "gold"]
 CLAPNQ_FILES = ("clapnq_dev_answerable.jsonl", "clapnq_dev_unanswerable.jsonl")
 
 
@@ -48,7 +58,8 @@ class AnswerDataset(BaseModel):
     path: Path
     examples: tuple[AnswerExample, ...]
     passages: tuple[Document, ...] = ()  # the corpus for SQuAD / ClapNQ
-    pdf_folder: Path | None = None  # the corpus for FinanceBench
+    folder: Path | None = None  # the corpus for FinanceBench and gold files: a folder of documents to index
+    exclude: tuple[str, ...] = ()  # files of ``folder`` that are not documents (the gold file itself)
 
     def select(self, limit: int | None, exclude: frozenset[str] = frozenset(),
                only: frozenset[str] | None = None) -> tuple[AnswerExample, ...]:
@@ -163,12 +174,59 @@ def load_financebench(folder: Path | str) -> AnswerDataset:
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(f"{file}: malformed FinanceBench record ({exc!r})") from exc
     return AnswerDataset(name="financebench-sample", kind="financebench", path=folder,
-                         examples=tuple(examples), pdf_folder=pdfs)
+                         examples=tuple(examples), folder=pdfs)
+
+
+def _gold_answers(record: dict[str, Any], where: str) -> tuple[str, ...]:
+    answer = record.get("answer", record.get("answers"))
+    answers = [answer] if isinstance(answer, str) else answer if isinstance(answer, list) else []
+    if answer is not None and (not answers or not all(isinstance(a, str) and a.strip() for a in answers)):
+        raise DatasetError(f"{where}: 'answer' must be a non-empty string or a list of them")
+    return tuple(a.strip() for a in answers)
+
+
+def load_gold(path: Path | str) -> AnswerDataset:
+    """A JSONL file of your own gold questions; the documents are the other files of its folder."""
+    path = Path(path)
+    examples, seen = [], set()
+    for number, record in enumerate(_read_jsonl(path), start=1):
+        where = f"{path}:{number}"
+        if not isinstance(record, dict):
+            raise DatasetError(f"{where}: each line must be a JSON object")
+        question = record.get("question", record.get("query"))
+        if not isinstance(question, str) or not question.strip():
+            raise DatasetError(f"{where}: 'question' is missing or empty")
+        qid = str(record.get("id", number))
+        if qid in seen:
+            raise DatasetError(f"{where}: duplicate id {qid!r}")
+        seen.add(qid)
+        answers = _gold_answers(record, where)
+        relevant = record.get("relevant", record.get("relevant_ids")) or []
+        relevant = [relevant] if isinstance(relevant, str) else relevant
+        if not isinstance(relevant, list) or not all(isinstance(r, str) for r in relevant):
+            raise DatasetError(f"{where}: 'relevant' must be a list of file paths")
+        answerable = record.get("answerable", bool(answers or relevant))
+        if not isinstance(answerable, bool):
+            raise DatasetError(f"{where}: 'answerable' must be true or false")
+        if answerable and not answers:
+            raise DatasetError(f"{where}: an answerable question needs its 'answer' (the expected answer "
+                               f"text); mark a question the documents cannot answer with \"answerable\": false")
+        page = record.get("page")
+        page = page if isinstance(page, int) and not isinstance(page, bool) else None
+        evidence = tuple(dict.fromkeys((r.replace("\\", "/").removeprefix("./"), page) for r in relevant))
+        examples.append(AnswerExample(id=qid, question=question.strip(), answers=answers if answerable else (),
+                                      answerable=answerable, evidence=evidence if answerable else ()))
+    if not examples:
+        raise DatasetError(f"{path}: no questions")
+    return AnswerDataset(name=path.parent.resolve().name, kind="gold", path=path, examples=tuple(examples),
+                         folder=path.parent, exclude=(path.name,))
 
 
 def detect_kind(path: Path) -> Kind:
     if path.is_file() and path.suffix == ".json":
         return "squad"
+    if path.is_file() and path.suffix == ".jsonl":
+        return "gold"
     if path.is_dir():
         if (path / "dev-v1.1.json").exists():
             return "squad"
@@ -176,13 +234,14 @@ def detect_kind(path: Path) -> Kind:
             return "clapnq"
         if (path / "questions.jsonl").exists() and (path / "pdfs").is_dir():
             return "financebench"
-    raise DatasetError(f"{path}: not a SQuAD v1.1 JSON file, a ClapNQ folder or a FinanceBench folder")
+    raise DatasetError(f"{path}: not a SQuAD v1.1 JSON file, a ClapNQ folder, a FinanceBench folder or a .jsonl "
+                       f"file of gold questions")
 
 
 def load_answer_dataset(path: Path | str) -> AnswerDataset:
-    """Load any of the three gold sets, recognised by their files."""
+    """Load SQuAD, ClapNQ, FinanceBench or a JSONL file of your own gold questions, recognised by their files."""
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder")
-    loader = {"squad": load_squad, "clapnq": load_clapnq, "financebench": load_financebench}
+    loader = {"squad": load_squad, "clapnq": load_clapnq, "financebench": load_financebench, "gold": load_gold}
     return loader[detect_kind(path)](path)

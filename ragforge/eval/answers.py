@@ -171,8 +171,8 @@ def _answer(engine: Answerer, example: AnswerExample, k: int, meter: CallMeter) 
 
 def _sync(index: Any, data: AnswerDataset, progress: Progress | None) -> tuple[int, float, str]:
     started = time.perf_counter()
-    if data.pdf_folder is not None:
-        report = index.sync(data.pdf_folder, progress=progress)
+    if data.folder is not None:
+        report = index.sync(data.folder, exclude=data.exclude, progress=progress)
     else:
         report = index.sync_documents(data.passages, progress=progress)
     info = index.info()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -40,11 +41,11 @@ def test_clapnq_has_both_halves_and_evenly_spread_limit() -> None:
 @needs_data
 def test_financebench_pages_are_one_based_pdf_pages() -> None:
     ds = load_answer_dataset(DATA / "financebench-sample")
-    assert ds.kind == "financebench" and len(ds.examples) == 14 and ds.pdf_folder is not None
+    assert ds.kind == "financebench" and len(ds.examples) == 14 and ds.folder is not None
     amcor = ds.examples[0]
     assert amcor.evidence == (("AMCOR_2023Q4_EARNINGS.pdf", 12),)  # evidence_page_num 11, 0-based
     assert amcor.answers == ("AMCOR's Adj. EBITDA was $2,018mn in FY 2023",)
-    pdfs = {p.name for p in ds.pdf_folder.iterdir()}
+    pdfs = {p.name for p in ds.folder.iterdir()}
     assert all(src in pdfs for e in ds.examples for src, _ in e.evidence)
 
 
@@ -73,3 +74,45 @@ def test_select_only_ids_keeps_dataset_order_and_rejects_unknown_ids() -> None:
         [ds.examples[3].id, ds.examples[42].id]
     with pytest.raises(DatasetError, match="not in"):
         ds.select(None, only=frozenset({"no-such-question"}))
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "corpora" / "sample"
+
+
+def test_own_gold_questions_on_a_folder_of_documents() -> None:
+    ds = load_answer_dataset(SAMPLE / "questions.jsonl")
+    assert (ds.kind, ds.name, len(ds.examples), ds.folder, ds.exclude) == (
+        "gold", "sample", 40, SAMPLE, ("questions.jsonl",))
+    first = ds.examples[0]
+    assert first.answers == ("every four weeks",) and first.answerable
+    assert first.evidence == (("manuals/kettlewick_k2_manual.pdf", 3),)  # a 1-based page, as the index has it
+    assert all((SAMPLE / source).is_file() for e in ds.examples for source, _ in e.evidence)
+
+
+def test_own_gold_questions_answerable_or_not_and_bad_records(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "a", "question": "When?", "answer": ["1889", "in 1889"], "relevant": "./notes/tower.md"},
+        {"id": "u", "question": "Who?", "answerable": False},
+        {"question": "Why?"},  # neither answer nor relevant: unanswerable; the id is its line
+    ]))
+    ds = load_answer_dataset(gold)
+    a, u, why = ds.examples
+    assert (a.answers, a.answerable, a.evidence) == (("1889", "in 1889"), True, (("notes/tower.md", None),))
+    assert (u.answerable, u.answers, why.id, why.answerable) == (False, (), "3", False)
+    for record, message in [
+        ({"question": "When?", "relevant": ["a.md"]}, "needs its 'answer'"),
+        ({"question": " "}, "'question' is missing or empty"),
+        ({"question": "When?", "answer": ""}, "'answer' must be a non-empty string"),
+        ({"question": "When?", "answer": "x", "answerable": "yes"}, "'answerable' must be true or false"),
+        ({"question": "When?", "answer": "x", "relevant": [3]}, "'relevant' must be a list of file paths"),
+    ]:
+        gold.write_text(json.dumps(record))
+        with pytest.raises(DatasetError, match=re.escape(message)):
+            load_answer_dataset(gold)
+    gold.write_text(json.dumps({"id": "x", "question": "A?"}) + "\n" + json.dumps({"id": "x", "question": "B?"}))
+    with pytest.raises(DatasetError, match="duplicate id 'x'"):
+        load_answer_dataset(gold)
+    gold.write_text("")
+    with pytest.raises(DatasetError, match="no questions"):
+        load_answer_dataset(gold)
