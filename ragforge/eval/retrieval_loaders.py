@@ -11,8 +11,10 @@ Plain JSONL gold (one question per line), e.g. ``corpora/sample/questions.jsonl`
     {"id": "q1", "question": "...", "relevant": ["guide.md", "manual.pdf"], "page": 3, "answer": "..."}
 
 ``relevant`` holds document ids or paths (relative to the corpus folder, POSIX); ``relevant_ids`` is
-accepted as a synonym; a string is one relevant document; ``page`` and ``answer`` are optional. With no
-corpus folder given, the documents are the files of the JSONL file's own folder.
+accepted as a synonym; a string is one relevant document; ``page`` and ``answer`` are optional. A question
+marked ``"answerable": false`` (the documents cannot answer it; ``ragforge eval answers`` asks it to see a
+refusal) has nothing to retrieve and is left out here. With no corpus folder given, the documents are the
+files of the JSONL file's own folder.
 """
 
 from __future__ import annotations
@@ -162,6 +164,8 @@ def load_jsonl_gold(
     qrels: dict[str, dict[str, int]] = {}
     for lineno, record in _read_jsonl(path):
         where = f"{path}:{lineno}"
+        if record.get("answerable") is False:
+            continue  # nothing to retrieve: for `eval answers`' refusals
         text = record.get("question", record.get("query"))
         if not isinstance(text, str) or not text.strip():
             raise DatasetError(f"{where}: 'question' is missing or empty")

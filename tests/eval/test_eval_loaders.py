@@ -60,8 +60,9 @@ def test_jsonl_gold(tmp_path: Path):
     gold = tmp_path / "questions.jsonl"
     gold.write_text(
         json.dumps({"id": "a", "question": "How?", "relevant": ["docs/guide.md"], "page": 2, "answer": "So."})
-        + "\n\n" + json.dumps({"question": "Why?", "relevant": "./notes.txt"}) + "\n", encoding="utf-8")
-    ds = load_jsonl_gold(gold)
+        + "\n\n" + json.dumps({"question": "Why?", "relevant": "./notes.txt"}) + "\n"
+        + json.dumps({"id": "u", "question": "Who?", "answerable": False}) + "\n", encoding="utf-8")
+    ds = load_jsonl_gold(gold)  # the unanswerable question (for eval answers) has nothing to retrieve: left out
     assert ds.qrels == {"a": {"docs/guide.md": 1}, "3": {"notes.txt": 1}}
     assert ds.queries["a"].page == 2 and ds.queries["a"].answer == "So."
     assert ds.corpus_folder == tmp_path and ds.exclude == ("questions.jsonl",)
