@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import DatasetError
 from ..types import Document, content_hash
+from .retrieval_loaders import gold_questions
 
 Kind = Literal["squad", "clapnq", "financebench", "gold"]
 CLAPNQ_FILES = ("clapnq_dev_answerable.jsonl", "clapnq_dev_unanswerable.jsonl")
@@ -188,18 +189,10 @@ def _gold_answers(record: dict[str, Any], where: str) -> tuple[str, ...]:
 def load_gold(path: Path | str) -> AnswerDataset:
     """A JSONL file of your own gold questions; the documents are the other files of its folder."""
     path = Path(path)
-    examples, seen = [], set()
-    for number, record in enumerate(_read_jsonl(path), start=1):
-        where = f"{path}:{number}"
-        if not isinstance(record, dict):
-            raise DatasetError(f"{where}: each line must be a JSON object")
-        question = record.get("question", record.get("query"))
-        if not isinstance(question, str) or not question.strip():
-            raise DatasetError(f"{where}: 'question' is missing or empty")
-        qid = str(record.get("id", number))
-        if qid in seen:
-            raise DatasetError(f"{where}: duplicate id {qid!r}")
-        seen.add(qid)
+    if not path.is_file():
+        raise DatasetError(f"gold file not found: {path}")
+    examples = []
+    for qid, question, where, record in gold_questions(path):  # the same lines as eval retrieval reads
         answers = _gold_answers(record, where)
         relevant = record.get("relevant", record.get("relevant_ids")) or []
         relevant = [relevant] if isinstance(relevant, str) else relevant

@@ -153,6 +153,22 @@ def _relevant_ids(record: dict[str, Any], where: str) -> list[str]:
     return [str(r).replace("\\", "/").removeprefix("./") for r in relevant]
 
 
+def gold_questions(path: Path) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """``(id, question, where, record)`` for each line of a plain JSONL gold file (the id defaults to the line
+    number; ``where`` is ``path:line`` for messages). A missing question or a repeated id is a DatasetError."""
+    seen: set[str] = set()
+    for lineno, record in _read_jsonl(path):
+        where = f"{path}:{lineno}"
+        text = record.get("question", record.get("query"))
+        if not isinstance(text, str) or not text.strip():
+            raise DatasetError(f"{where}: 'question' is missing or empty")
+        qid = str(record.get("id", lineno))
+        if qid in seen:
+            raise DatasetError(f"{where}: duplicate id {qid!r}")
+        seen.add(qid)
+        yield qid, text, where, record
+
+
 def load_jsonl_gold(
     path: Path | str, *, corpus_folder: Path | str | None = None
 ) -> RetrievalDataset:
@@ -162,16 +178,9 @@ def load_jsonl_gold(
         raise DatasetError(f"gold file not found: {path}")
     queries: dict[str, GoldQuery] = {}
     qrels: dict[str, dict[str, int]] = {}
-    for lineno, record in _read_jsonl(path):
-        where = f"{path}:{lineno}"
+    for qid, text, where, record in gold_questions(path):
         if record.get("answerable") is False:
             continue  # nothing to retrieve: for `eval answers`' refusals
-        text = record.get("question", record.get("query"))
-        if not isinstance(text, str) or not text.strip():
-            raise DatasetError(f"{where}: 'question' is missing or empty")
-        qid = str(record.get("id", lineno))
-        if qid in queries:
-            raise DatasetError(f"{where}: duplicate id {qid!r}")
         page = record.get("page")
         queries[qid] = GoldQuery(
             id=qid, text=text, answer=record.get("answer"), page=page if isinstance(page, int) else None
