@@ -62,6 +62,10 @@ class QueryConfig(BaseModel):
     A bare "Yes"/"No" has no words of its own to look for: it is attributed to the passage that holds most
     of the question's words and judged by that passage's relevance (or alignment) alone.
 
+    An answer is also unsupported when the question names the kind of value it wants (a unit, "in knots";
+    "how far"; "how much ... cost"; a temperature, speed or year) and neither the answer nor the sentences
+    that hold it carry one (``check_kind``, :mod:`~ragforge.query.answer_type`).
+
     Opt-in, ``max_refusal_odds``: an answer is also unsupported when the model itself gave the refusal
     sentence at least that probability (read from the answer's top token log-probabilities, and one
     one-token continuation when the refusal's first word stands beside the answer; see
@@ -108,6 +112,7 @@ class QueryConfig(BaseModel):
     refusal_continuation: bool = True
     top_logprobs: int = Field(default=10, ge=1, le=20)  # alternatives asked per token for the refusal odds
 
+    check_kind: bool = True  # refuse an answer without the kind of value the question names (answer_type.py)
     accept_support: float = Field(default=0.75, ge=0.0, le=1.0)
     reject_support: float = Field(default=0.34, ge=0.0, le=1.0)
     min_alignment: float = Field(default=0.2, ge=0.0, le=1.0)

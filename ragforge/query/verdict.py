@@ -6,7 +6,8 @@ the quote. The direct answer (the first claim) decides the verdict:
 
 * ``supported``: support >= ``accept_support`` and alignment with the question >= ``min_alignment``;
 * ``unsupported``: support < ``reject_support``, or off-topic: neither the passage nor the window that
-  holds it is about the question (dense similarity, with a calibrated embedder);
+  holds it is about the question (dense similarity, with a calibrated embedder), or the question names a
+  kind of value (a unit, a price, a year) that neither the answer nor its window holds;
 * ``unsure``: anything in between, or supported words in a passage about something else.
 
 ``grade`` runs only for ``unsure`` answers, and by default (``grade="auto"``) only when the embedder has no
@@ -31,6 +32,7 @@ from pydantic import BaseModel
 from ragforge.errors import StructuredOutputError
 from ragforge.llm import structured
 from ragforge.query import prompts
+from ragforge.query.answer_type import kind_missing
 from ragforge.query.citations import MARKER, clean_markers, locate_quote
 from ragforge.query.config import QueryConfig
 from ragforge.query.state import Attempt, Claim, QueryContext, QueryDeps, QueryState
@@ -151,6 +153,7 @@ def _bounds(deps: QueryDeps) -> tuple[float, float] | None:
 def check(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
     """Refused, supported, unsure or unsupported: decided without a model call."""
     deps: QueryDeps = ctx.deps
+    missing = None
     if prompts.is_refusal(state.draft) or not state.draft.strip():
         verdict, claims = "refused", []
     else:
@@ -168,9 +171,14 @@ def check(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
         verdict = verdict_of(claims, deps.config, bounds, topic)
         if verdict == "unsure" and (deps.config.grade == "never" or (deps.config.grade == "auto" and bounds)):
             verdict = "supported"  # partly supported, on a passage about the question: returned, not graded
+        if deps.config.check_kind and verdict in ("supported", "unsure"):
+            missing = _kind_missing(state, direct)
+        if missing is not None:
+            verdict = "unsupported"  # "1869" to "what top speed, in knots?": a number of another kind
         if verdict in ("supported", "unsure") and nearly_refused(state.refusal_odds, deps.config):
             verdict = "unsupported"  # the model itself nearly refused: its answer is a guess
     ctx.emit({"type": "check", "verdict": verdict, "confidence": state.confidence,
+              **({} if missing is None else {"kind_missing": missing}),
               **({} if state.refusal_odds is None else {"refusal_odds": round(state.refusal_odds, 4)}),
               "claims": [{"text": c.text[:120], "cited": c.cited, "passage": c.passage,
                           "support": round(c.support, 3), "alignment": round(c.alignment, 3),
@@ -178,6 +186,17 @@ def check(state: QueryState, ctx: QueryContext) -> dict[str, Any]:
                           **({} if c.window_relevance is None else {"window_relevance": round(c.window_relevance, 3)})}
                          for c in claims]})
     return {"claims": claims, "verdict": verdict, "graded": None}
+
+
+def _kind_missing(state: QueryState, direct: Claim | None) -> str | None:
+    """The kind of value the question names, when neither the answer nor its window holds one (a tool the
+    router chose is not checked)."""
+    if direct is None or direct.passage is None:
+        return None
+    hit = state.context[direct.passage - 1]
+    if hit.chunk.file_type == "tool":
+        return None
+    return kind_missing(state.question, state.draft, hit.chunk.text[direct.start:direct.end])
 
 
 def after_check(state: QueryState, ctx: QueryContext) -> str:

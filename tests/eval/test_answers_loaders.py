@@ -82,8 +82,8 @@ SAMPLE = Path(__file__).resolve().parents[2] / "corpora" / "sample"
 def test_own_gold_questions_on_a_folder_of_documents() -> None:
     ds = load_answer_dataset(SAMPLE / "questions.jsonl")
     assert (ds.kind, ds.name, len(ds.examples), ds.folder, ds.exclude) == (
-        "gold", "sample", 50, SAMPLE, ("questions.jsonl",))
-    assert sum(not e.answerable and not e.answers and not e.evidence for e in ds.examples) == 10
+        "gold", "sample", 63, SAMPLE, ("questions.jsonl",))
+    assert sum(not e.answerable and not e.answers and not e.evidence for e in ds.examples) == 19
     first = ds.examples[0]
     assert first.answers == ("every four weeks",) and first.answerable
     assert first.evidence == (("manuals/kettlewick_k2_manual.pdf", 3),)  # a 1-based page, as the index has it
