@@ -42,7 +42,10 @@ _NAMED_UNITS = {
 }
 _NAMED = re.compile(r"\bin (" + "|".join(_NAMED_UNITS) + r")\b", re.I)
 _ASKS = [
-    ("distance", re.compile(r"\bhow far\b|\bwhat (?:is |was )?the distance\b", re.I)),
+    # "how far west did the empire extend?" / "how far did the team get?" ask for a place or a stage: only a
+    # distance between two places, "how far away", or how far something travelled is a distance
+    ("distance", re.compile(r"\bhow far away\b|\bhow far\b.*\b(?:from|travel\w*|flew|fly|flies|drive|drove|"
+                            r"walk\w*|sail\w*|swim|swam|downrange)\b|\bwhat (?:is |was )?the distance\b", re.I)),
     ("speed", re.compile(r"\bhow fast\b|\bwhat (?:top )?speed\b", re.I)),
     ("temperature", re.compile(r"\b(?:at )?what temperature\b|\bhow (?:hot|cold)\b", re.I)),
     ("money", re.compile(r"\bhow much\b.*\b(?:cost|costs|worth|price|pay|paid|charge|charged|fee|spend|spent|"

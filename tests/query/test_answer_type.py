@@ -20,7 +20,12 @@ from ragforge.testing.chat import ScriptedChatModel
     ("At what temperature should tomato seeds be germinated?", "temperature"),
     ("In what year did the Great Tea Race take place?", "year"),
     ("How fast can a peregrine falcon dive?", "speed"),
-    # not read: no kind named plainly
+    ("How far is Warsaw from the Baltic Sea?", "distance"),
+    ("How far away is the Andromeda Galaxy?", "distance"),
+    ("How far did the second block travel downrange in km?", "distance"),
+    # not read: no kind named plainly ("how far west" asks for a place: real right answer "Lake Balkhash")
+    ("How far west did the Mongol Empire extend after Kuchlug's demise?", None),
+    ("How far did the team get in the tournament?", None),
     ("How many moons does Jupiter have in total?", None),
     ("How long does the battery last?", None),
     ("How much of the land is forest?", None),
