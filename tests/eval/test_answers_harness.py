@@ -135,7 +135,7 @@ def clapnq_folder(tmp_path: Path) -> Path:
         row("a2", "what are bananas rich in", "Banana", FRUIT, "Bananas are rich in potassium.")]) + "\n")
     (folder / "clapnq_dev_unanswerable.jsonl").write_text("\n".join([
         row("u1", "who designed the eiffel tower", "Eiffel Tower", TOWER, ""),
-        row("u2", "how much do bananas cost", "Banana", FRUIT, "")]) + "\n")
+        row("u2", "where are bananas sold", "Banana", FRUIT, "")]) + "\n")
     return folder
 
 
@@ -145,8 +145,9 @@ def test_clapnq_refusals_and_judge(tmp_path: Path) -> None:
         "when did the eiffel tower open": lambda m: f"It opened in 1889 [{_n(m, tower)}].",
         "what are bananas rich in": lambda m: f"Bananas are rich in potassium [{_n(m, 'Banana #')}].",
         "who designed the eiffel tower": "The documents do not say.",
-        # a hallucination the lexical check cannot catch: every word is in the passage, which is about bananas
-        "how much do bananas cost": lambda m: f"Bananas are yellow [{_n(m, 'Banana #')}].",
+        # a hallucination the deterministic checks cannot catch: every word is in the passage, which is about
+        # bananas (not "how much do bananas cost": the kind check refuses an answer without a price)
+        "where are bananas sold": lambda m: f"Bananas are yellow [{_n(m, 'Banana #')}].",
     }
     judge = ScriptedChatModel([json.dumps({"claims": [{"claim": "x", "supported": True},
                                                       {"claim": "y", "supported": False}]})], repeat_last=True)
